@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * The one place where every config key, its type, its range and its default live.
+ * A config file only needs the keys it changes; everything else comes from here.
+ * Objects are strict: an unknown (e.g. misspelt) key is an error, never silently ignored.
+ */
+
+const int = (min: number) => z.number().int().min(min);
+const positiveInt = int(1);
+const probability = z.number().min(0).max(1);
+const nonNegative = z.number().min(0);
+
+export const BACKENDS = ['auto', 'cuda', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+const DataSchema = z.strictObject({
+  /** Use only the first N training images (null: all). For smoke runs and CI. */
+  limit_train: positiveInt.nullable().default(null),
+  /** Use only the first N test images (null: all). */
+  limit_test: positiveInt.nullable().default(null),
+  /** Hold out the last N training images as the validation set; 0 evaluates on the test set. */
+  val_split: int(0).default(0),
+  /** Random crop after zero-padding each side by this many pixels (0: off). */
+  crop_padding: int(0).max(16).default(4),
+  /** Random horizontal flip with probability 0.5. */
+  flip: z.boolean().default(true),
+});
+
+const ModelSchema = z
+  .strictObject({
+    image_size: positiveInt.default(32),
+    patch_size: positiveInt.default(4),
+    dim: positiveInt.default(256),
+    depth: positiveInt.default(7),
+    heads: positiveInt.default(4),
+    dim_head: positiveInt.default(64),
+    mlp_dim: positiveInt.default(512),
+    dropout: probability.default(0),
+    emb_dropout: probability.default(0),
+    attn_dropout: probability.default(0),
+    /** Stochastic depth: the last block's drop probability (linearly increasing from 0). */
+    drop_path: probability.default(0),
+    pool: z.enum(['cls', 'mean']).default('cls'),
+    num_classes: positiveInt.default(10),
+  })
+  .refine((m) => m.image_size % m.patch_size === 0, {
+    message: 'image_size must be divisible by patch_size',
+    path: ['patch_size'],
+  });
+
+const OptimizerSchema = z.strictObject({
+  name: z.enum(['adamw', 'adam']).default('adamw'),
+  lr: z.number().positive().default(1e-3),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
+  eps: z.number().positive().default(1e-8),
+  /** Decoupled weight decay (AdamW); not applied to biases, norms, cls token, position embedding. */
+  weight_decay: nonNegative.default(0.05),
+  /** Clip gradients to this global L2 norm (null: no clipping). */
+  grad_clip: z.number().positive().nullable().default(null),
+});
+
+const ScheduleSchema = z.strictObject({
+  name: z.enum(['cosine', 'plateau', 'step', 'constant']).default('cosine'),
+  /** Linear warmup from ~0 to optimizer.lr over this many epochs (cosine, step, constant). */
+  warmup_epochs: nonNegative.default(0),
+  min_lr: nonNegative.default(1e-5),
+  /** plateau: ReduceLROnPlateau. */
+  monitor: z.enum(['val_loss', 'val_acc']).default('val_loss'),
+  mode: z.enum(['min', 'max']).default('min'),
+  factor: z.number().gt(0).lt(1).default(0.1),
+  patience: int(0).default(10),
+  cooldown: int(0).default(0),
+  threshold: nonNegative.default(1e-4),
+  /** step: multiply the LR by gamma every step_epochs epochs. */
+  step_epochs: positiveInt.default(30),
+  gamma: z.number().gt(0).max(1).default(0.1),
+});
+
+const EarlyStoppingSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  monitor: z.enum(['val_loss', 'val_acc']).default('val_acc'),
+  mode: z.enum(['min', 'max']).default('max'),
+  patience: positiveInt.default(20),
+  min_delta: nonNegative.default(0),
+});
+
+const TrainSchema = z.strictObject({
+  epochs: positiveInt.default(200),
+  batch_size: positiveInt.default(128),
+  eval_batch_size: positiveInt.default(500),
+  label_smoothing: z.number().min(0).lt(1).default(0),
+  /** End training cleanly (final eval + checkpoint) after this many minutes (null: no limit). */
+  max_minutes: z.number().positive().nullable().default(null),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Run directory name under checkpoint_dir (default: the config file's name). */
+  run_name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').optional(),
+  checkpoint_dir: z.string().min(1).default('checkpoints'),
+  seed: int(0).default(0),
+  backend: z.enum(BACKENDS).default('auto'),
+  data: DataSchema.prefault({}),
+  model: ModelSchema.prefault({}),
+  optimizer: OptimizerSchema.prefault({}),
+  schedule: ScheduleSchema.prefault({}),
+  early_stopping: EarlyStoppingSchema.prefault({}),
+  train: TrainSchema.prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ModelConfig = Config['model'];
+export type DataConfig = Config['data'];
+export type OptimizerConfig = Config['optimizer'];
+export type ScheduleConfig = Config['schedule'];
+export type EarlyStoppingConfig = Config['early_stopping'];
+export type TrainConfig = Config['train'];
+export type BackendName = (typeof BACKENDS)[number];
