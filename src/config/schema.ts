@@ -66,7 +66,8 @@ const ScheduleSchema = z.strictObject({
   min_lr: nonNegative.default(1e-5),
   /** plateau: ReduceLROnPlateau. */
   monitor: z.enum(['val_loss', 'val_acc']).default('val_loss'),
-  mode: z.enum(['min', 'max']).default('min'),
+  /** 'auto': min for val_loss, max for val_acc. */
+  mode: z.enum(['auto', 'min', 'max']).default('auto'),
   factor: z.number().gt(0).lt(1).default(0.1),
   patience: int(0).default(10),
   cooldown: int(0).default(0),
@@ -79,7 +80,8 @@ const ScheduleSchema = z.strictObject({
 const EarlyStoppingSchema = z.strictObject({
   enabled: z.boolean().default(true),
   monitor: z.enum(['val_loss', 'val_acc']).default('val_acc'),
-  mode: z.enum(['min', 'max']).default('max'),
+  /** 'auto': min for val_loss, max for val_acc. */
+  mode: z.enum(['auto', 'min', 'max']).default('auto'),
   patience: positiveInt.default(20),
   min_delta: nonNegative.default(0),
 });

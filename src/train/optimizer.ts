@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerConfig } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import { clipByGlobalNorm, globalNorm } from './clip.js';
+
+/** Model parameters by name. */
+export type Params = Record<string, tf.Variable>;
+/** Gradients by parameter name, as `tf.variableGrads` returns them. */
+export type Grads = Record<string, tf.Tensor>;
+
+/** What a checkpoint keeps to resume the optimizer: the step count and moments `m/<param>`, `v/<param>`. */
+export interface OptimizerState {
+  step: number;
+  tensors: Record<string, tf.Tensor>;
+}
+
+/** The learning rate is not among the settings: the schedule passes it to every step. */
+export type OptimizerSettings = Pick<OptimizerConfig, 'name' | 'betas' | 'eps' | 'weight_decay' | 'grad_clip'>;
+
+/**
+ * Adam with PyTorch's semantics. Weight decay applies only to parameters `isDecayed` names
+ * (biases, norms, tokens and embeddings are usually left out), in one of two ways:
+ * - `adamw` (torch.optim.AdamW): decoupled, p ← p − lr·wd·p, next to the Adam step;
+ * - `adam` (torch.optim.Adam): L2, wd·p is added to the gradient before it enters the moments.
+ * The Adam step is p ← p − lr·m̂/(√v̂ + eps), with m̂ and v̂ the bias-corrected moments.
+ */
+export class Optimizer {
+  private stepsTaken = 0;
+  private readonly m: Params;
+  private readonly v: Params;
+
+  constructor(
+    private readonly params: Params,
+    private readonly settings: OptimizerSettings,
+    private readonly isDecayed: (name: string) => boolean,
+  ) {
+    this.m = zerosLikeEach(params);
+    this.v = zerosLikeEach(params);
+  }
+
+  /**
+   * Updates every parameter with learning rate `lr`, after clipping the gradients when `grad_clip`
+   * is set. Returns the gradients' global norm before clipping as a tensor the caller disposes:
+   * reading it is left to the caller, so that a step never waits for the device.
+   */
+  step(grads: Grads, lr: number): tf.Scalar {
+    const names = Object.keys(this.params);
+    const rawGrads = names.map((name) => gradientOf(grads, name));
+    this.stepsTaken += 1;
+    const t = this.stepsTaken;
+    const { betas, eps, weight_decay: wd, grad_clip: maxNorm } = this.settings;
+    const decoupled = this.settings.name === 'adamw';
+    return tf.tidy(() => {
+      const norm = globalNorm(rawGrads);
+      const clipped = maxNorm === null ? rawGrads : clipByGlobalNorm(rawGrads, norm, maxNorm);
+      // One scalar of each kind per step rather than per parameter: on a GPU each is an upload.
+      const c = {
+        beta1: tf.scalar(betas[0]),
+        beta2: tf.scalar(betas[1]),
+        oneMinusBeta1: tf.scalar(1 - betas[0]),
+        oneMinusBeta2: tf.scalar(1 - betas[1]),
+        stepSize: tf.scalar(lr / (1 - betas[0] ** t)),
+        invSqrtBias2: tf.scalar(1 / Math.sqrt(1 - betas[1] ** t)),
+        eps: tf.scalar(eps),
+        wd: tf.scalar(wd),
+        keep: tf.scalar(1 - lr * wd),
+      };
+      names.forEach((name, i) => {
+        const p = this.params[name];
+        const decayed = wd > 0 && this.isDecayed(name);
+        const g = decayed && !decoupled ? clipped[i].add(p.mul(c.wd)) : clipped[i];
+        const m = this.m[name].mul(c.beta1).add(g.mul(c.oneMinusBeta1));
+        const v = this.v[name].mul(c.beta2).add(g.square().mul(c.oneMinusBeta2));
+        const update = m.mul(c.stepSize).div(v.sqrt().mul(c.invSqrtBias2).add(c.eps));
+        const decayedP = decayed && decoupled ? p.mul(c.keep) : p;
+        this.m[name].assign(m);
+        this.v[name].assign(v);
+        p.assign(decayedP.sub(update));
+      });
+      return norm;
+    });
+  }
+
+  /** Snapshots of the moments (the caller disposes them); later steps do not change them. */
+  getState(): OptimizerState {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [key, moment] of this.moments()) tensors[key] = moment.clone();
+    return { step: this.stepsTaken, tensors };
+  }
+
+  /**
+   * Restores what `getState` returned, e.g. from a checkpoint. Checks everything before changing
+   * anything. The caller keeps ownership of `state`'s tensors.
+   */
+  setState(state: OptimizerState): void {
+    if (!Number.isInteger(state.step) || state.step < 0) {
+      throw new UserError(`optimizer state: step must be a non-negative integer, got ${state.step}`);
+    }
+    const moments = this.moments();
+    const unknown = Object.keys(state.tensors).filter((key) => !moments.has(key));
+    if (unknown.length > 0) {
+      throw new UserError(`optimizer state has tensors for parameters the model lacks: ${unknown.join(', ')}`);
+    }
+    for (const [key, moment] of moments) {
+      const saved = state.tensors[key];
+      if (saved === undefined) throw new UserError(`optimizer state lacks ${key}`);
+      if (saved.dtype !== moment.dtype || !tf.util.arraysEqual(saved.shape, moment.shape)) {
+        throw new UserError(
+          `optimizer state: ${key} is ${saved.dtype} [${saved.shape}], the model needs ${moment.dtype} [${moment.shape}]`,
+        );
+      }
+    }
+    for (const [key, moment] of moments) moment.assign(state.tensors[key]);
+    this.stepsTaken = state.step;
+  }
+
+  dispose(): void {
+    for (const moment of this.moments().values()) moment.dispose();
+  }
+
+  private moments(): Map<string, tf.Variable> {
+    return new Map(
+      Object.keys(this.params).flatMap((name): [string, tf.Variable][] => [
+        [`m/${name}`, this.m[name]],
+        [`v/${name}`, this.v[name]],
+      ]),
+    );
+  }
+}
+
+function gradientOf(grads: Grads, name: string): tf.Tensor {
+  const g = grads[name];
+  if (g === undefined) throw new Error(`no gradient for parameter ${name}`);
+  return g;
+}
+
+function zerosLikeEach(params: Params): Params {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, p]) => [name, tf.tidy(() => tf.zerosLike(p).variable(false))]),
+  );
+}
