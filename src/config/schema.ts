@@ -8,7 +8,8 @@ import { z } from 'zod';
 
 const int = (min: number) => z.number().int().min(min);
 const positiveInt = int(1);
-const probability = z.number().min(0).max(1);
+/** A drop rate: tf.dropout needs it below 1. */
+const dropRate = z.number().min(0).lt(1);
 const nonNegative = z.number().min(0);
 
 export const BACKENDS = ['auto', 'cuda', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -35,11 +36,11 @@ const ModelSchema = z
     heads: positiveInt.default(4),
     dim_head: positiveInt.default(64),
     mlp_dim: positiveInt.default(512),
-    dropout: probability.default(0),
-    emb_dropout: probability.default(0),
-    attn_dropout: probability.default(0),
+    dropout: dropRate.default(0),
+    emb_dropout: dropRate.default(0),
+    attn_dropout: dropRate.default(0),
     /** Stochastic depth: the last block's drop probability (linearly increasing from 0). */
-    drop_path: probability.default(0),
+    drop_path: dropRate.default(0),
     pool: z.enum(['cls', 'mean']).default('cls'),
     num_classes: positiveInt.default(10),
   })
