@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tar from 'tar';
+import { UserError } from '../errors.js';
+import { replaceDirAtomic, tempPathFor } from '../util/atomic.js';
+import { DATASET_DIR, DATASET_FILES } from './cifar10.js';
+import { fetchToFile } from './fetch-archive.js';
+
+export const OFFICIAL_SOURCE = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+export const OFFICIAL_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+
+export interface DownloadOptions {
+  /** An http(s) URL, a `file://` URL or a local path of a cifar-10-binary.tar.gz. */
+  source: string;
+  md5: string;
+  /** Replace an existing dataset. */
+  force: boolean;
+}
+
+/**
+ * Puts CIFAR-10 at `dataDir/cifar-10-batches-bin/` unless it is already there. The archive is
+ * checked against `md5` and unpacked into a temp directory that is renamed into place only when
+ * complete: a failed or interrupted attempt leaves no partial dataset, nor any temp file, and an
+ * existing dataset (with `force`) is replaced only by a complete new one.
+ */
+export async function downloadDataset(dataDir: string, options: DownloadOptions): Promise<{ path: string; downloaded: boolean }> {
+  const target = join(dataDir, DATASET_DIR);
+  if (!options.force && (await exists(target))) return { path: target, downloaded: false };
+  const expectedMd5 = checkMd5Flag(options.md5);
+  const localArchive = localPath(options.source);
+  await mkdir(dataDir, { recursive: true });
+  // A local archive is read in place; a remote one goes to a temp file first.
+  const archive = localArchive ?? tempPathFor(join(dataDir, 'cifar-10-binary.tar.gz'));
+  await abortOnInterrupt(async (signal) => {
+    try {
+      const md5 = localArchive ? await md5OfFile(localArchive, signal) : await fetchToFile(options.source, archive, signal);
+      if (md5 !== expectedMd5) {
+        const hint = localArchive
+          ? `; if you trust this archive (e.g. a mirror), pass its checksum with --md5 ${md5}`
+          : '; the download is corrupt, try again';
+        throw new UserError(`${options.source}: md5 is ${md5}, expected ${expectedMd5}${hint}`);
+      }
+      await replaceDirAtomic(target, async (tmpDir) => {
+        await extractDataset(archive, tmpDir, options.source);
+        signal.throwIfAborted();
+      });
+    } finally {
+      if (!localArchive) await rm(archive, { force: true });
+    }
+  });
+  return { path: target, downloaded: true };
+}
+
+/** The dataset directory for `train`/`eval`, downloaded from the official source on first use. */
+export async function ensureDataset(dataDir: string): Promise<string> {
+  const target = join(dataDir, DATASET_DIR);
+  if (await exists(target)) return target;
+  process.stderr.write(`CIFAR-10 is not in ${dataDir}/ yet: downloading it once (about 170 MB)\n`);
+  return (await downloadDataset(dataDir, { source: OFFICIAL_SOURCE, md5: OFFICIAL_MD5, force: false })).path;
+}
+
+/** Unpacks the archive's `cifar-10-batches-bin/` entries straight into `into`. */
+async function extractDataset(archive: string, into: string, source: string): Promise<void> {
+  try {
+    await tar.x({ file: archive, cwd: into, strict: true, strip: 1, filter: (path) => path.startsWith(`${DATASET_DIR}/`) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (!code.startsWith('Z_') && !code.startsWith('TAR_')) throw err;
+    throw new UserError(`${source}: not a complete .tar.gz archive (${(err as Error).message})`);
+  }
+  const missing = [];
+  for (const file of DATASET_FILES) if (!(await exists(join(into, file)))) missing.push(`${DATASET_DIR}/${file}`);
+  if (missing.length > 0) throw new UserError(`${source}: the archive lacks ${missing.join(', ')}; is it the CIFAR-10 binary version?`);
+}
+
+/** A Ctrl-C during the download aborts it, so that the cleanup above runs before the process ends. */
+async function abortOnInterrupt(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGINT', abort);
+  try {
+    await work(controller.signal);
+  } catch (err) {
+    if (controller.signal.aborted) throw new UserError('download interrupted; nothing was kept', 130);
+    throw err;
+  } finally {
+    process.off('SIGINT', abort);
+  }
+}
+
+async function md5OfFile(path: string, signal: AbortSignal): Promise<string> {
+  const md5 = createHash('md5');
+  try {
+    for await (const chunk of createReadStream(path, { signal })) md5.update(chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${path}: archive not found`);
+    throw err;
+  }
+  return md5.digest('hex');
+}
+
+/** The file a `--source` names, or null for an http(s) URL. */
+function localPath(source: string): string | null {
+  if (/^https?:\/\//i.test(source)) return null;
+  if (source.startsWith('file:')) return fileURLToPath(source);
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) throw new UserError(`--source ${source}: expected an http(s) or file:// URL, or a path`);
+  return source;
+}
+
+function checkMd5Flag(md5: string): string {
+  if (!/^[0-9a-f]{32}$/i.test(md5)) throw new UserError(`--md5 ${md5}: expected 32 hexadecimal digits`);
+  return md5.toLowerCase();
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

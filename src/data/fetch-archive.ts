@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
+import { UserError } from '../errors.js';
+import { byteProgress } from './progress.js';
+
+/** Error codes (undici's and the OS's) that mean the server could not be reached or stopped answering. */
+const NETWORK_CODES = new Set([
+  'ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET',
+]);
+
+/** Streams `url` into `file` with a progress display, hashing on the way; returns the md5 (hex). */
+export async function fetchToFile(url: string, file: string, signal: AbortSignal): Promise<string> {
+  process.stderr.write(`downloading ${url}\n`);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (err) {
+    throw explainNetworkError(url, err, 'cannot reach');
+  }
+  if (!response.ok || !response.body) {
+    throw new UserError(`${url}: the server answered HTTP ${response.status} ${response.statusText}`.trimEnd());
+  }
+  const progress = byteProgress(Number(response.headers.get('content-length')) || undefined);
+  const md5 = createHash('md5');
+  try {
+    await pipeline(
+      Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          md5.update(chunk);
+          progress.advance(chunk.length);
+          yield chunk;
+        }
+      },
+      createWriteStream(file),
+      { signal },
+    );
+  } catch (err) {
+    throw explainNetworkError(url, err, 'lost the connection to');
+  } finally {
+    progress.stop();
+  }
+  return md5.digest('hex');
+}
+
+function explainNetworkError(url: string, err: unknown, what: string): unknown {
+  const code = networkCode(err);
+  if (code === undefined) return err;
+  return new UserError(
+    `${what} ${new URL(url).host} (${code}). Get cifar-10-binary.tar.gz another way and run: ` +
+      `vit data download --source /path/to/cifar-10-binary.tar.gz --md5 <hex>`,
+  );
+}
+
+/** fetch wraps the socket's error in `cause` ("fetch failed"), sometimes twice. */
+function networkCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+  }
+  return undefined;
+}
