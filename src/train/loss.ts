@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs';
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D | tf.Tensor2D, labelSmoothing = 0): tf.Scalar {
   return tf.tidy(() => {
-    const probabilities = targets.rank === 1 ? tf.oneHot(targets, logits.shape[1], 1, 0, 'float32') : targets;
+    // oneHot's own dtype argument is not honoured by tfjs-backend-wasm 4.22 (it writes int32 bits
+    // into a float32 tensor), so build it as int32 and cast.
+    const probabilities = targets.rank === 1 ? tf.cast(tf.oneHot(targets, logits.shape[1]), 'float32') : targets;
     return tf.losses.softmaxCrossEntropy(probabilities, logits, undefined, labelSmoothing, tf.Reduction.MEAN);
   });
 }
