@@ -1,0 +1,26 @@
+import { NO_MEMORY_LIMIT, type BackendDriver } from './driver.js';
+import { availableProbe, unavailableProbe } from './probe.js';
+import { loadTfjsNode } from './tfjs-node.js';
+
+const INSTALL =
+  'Install it: `npm install @tensorflow/tfjs-node`; its install script must be allowed to run and to ' +
+  'download libtensorflow from storage.googleapis.com (see docs/backends.md).';
+
+/** libtensorflow on the CPU, through @tensorflow/tfjs-node. */
+export const tensorflowDriver: BackendDriver = {
+  capabilities: NO_MEMORY_LIMIT,
+
+  async probe() {
+    const loaded = await loadTfjsNode('@tensorflow/tfjs-node');
+    switch (loaded.status) {
+      case 'missing':
+        return unavailableProbe('tensorflow', '@tensorflow/tfjs-node is not installed', INSTALL);
+      case 'failed':
+        return unavailableProbe('tensorflow', `@tensorflow/tfjs-node failed to load: ${loaded.message}`, INSTALL);
+      case 'loaded':
+        return availableProbe('tensorflow', loaded.details);
+    }
+  },
+
+  activate: async () => ({ tfjsName: 'tensorflow', dispose() {} }),
+};

@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs';
+import chalk from 'chalk';
+import { Command } from 'commander';
+import { chooseBackend, probeBackends, type BackendProbe } from '../backend/index.js';
+import { runAction } from './run-action.js';
+
+export function backendsCommand(): Command {
+  return new Command('backends')
+    .description('list the compute backends: which can run here, why not, and which one `auto` picks')
+    .option('--json', 'print one JSON object instead of text')
+    .action(runAction(runBackends));
+}
+
+async function runBackends(flags: { json?: boolean }): Promise<void> {
+  const probes = await probeBackends();
+  const auto = chooseBackend('auto', probes).name;
+  if (flags.json) {
+    console.log(JSON.stringify({ tfjs: tf.version.tfjs, auto, backends: probes }, null, 2));
+    return;
+  }
+  console.log(`${chalk.bold('tfjs')} ${tf.version.tfjs}`);
+  const width = Math.max(...probes.map((p) => p.name.length)) + 2;
+  const indent = ' '.repeat(width);
+  for (const probe of probes) {
+    const details = describe(probe.details);
+    console.log(`${chalk.bold(probe.name.padEnd(width))}${status(probe)}${details && `  ${chalk.dim(details)}`}`);
+    if (probe.reason) console.log(`${indent}${probe.reason}`);
+    if (probe.fix) console.log(`${indent}${chalk.dim(probe.fix)}`);
+  }
+  console.log(`${chalk.bold('auto')} picks ${chalk.cyan(auto)}`);
+}
+
+function status(probe: BackendProbe): string {
+  if (!probe.available) return chalk.red('unavailable');
+  return probe.autoSelectable ? chalk.green('available') : chalk.yellow('available only by name');
+}
+
+function describe(details: Record<string, string>): string {
+  return Object.entries(details)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
