@@ -1,8 +1,92 @@
+import chalk from 'chalk';
 import { Command } from 'commander';
-import { notImplemented, runAction } from './run-action.js';
+import { writeToString } from 'fast-csv';
+import { useBackend } from '../backend/index.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { restoreVariables } from '../checkpoint/weights.js';
+import type { BackendName } from '../config/schema.js';
+import { loadCifar10 } from '../data/cifar10.js';
+import { ensureDataset } from '../data/download.js';
+import { selectSplits } from '../data/splits.js';
+import { initParams } from '../model/vit.js';
+import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
+import { evaluate } from '../train/evaluate.js';
+import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../util/atomic.js';
+import { backendOption, dataDirOption } from './common-options.js';
+import { pct } from './format.js';
+import { runAction } from './run-action.js';
+
+interface EvalFlags {
+  checkpoint: string;
+  dataDir: string;
+  backend?: BackendName;
+  json?: boolean;
+  predictions?: string;
+  fullTest?: boolean;
+}
 
 export function evalCommand(): Command {
   return new Command('eval')
-    .description('(not implemented yet)')
-    .action(runAction(() => notImplemented('eval')));
+    .description('evaluate a checkpoint on the CIFAR-10 test set: accuracy, loss, per-class accuracy, confusion matrix')
+    .requiredOption('--checkpoint <dir>', 'checkpoint directory, e.g. checkpoints/smoke/best')
+    .addOption(dataDirOption())
+    .addOption(backendOption())
+    .option('--json', 'print one JSON object (accuracy, loss, per_class, confusion) instead of tables')
+    .option('--predictions <file.csv>', 'write index,label,prediction for every test image')
+    .option('--full-test', "evaluate all test images even if the run's config limited them (data.limit_test)")
+    .action(runAction(runEval));
+}
+
+async function runEval(flags: EvalFlags): Promise<void> {
+  const ckpt = await loadCheckpoint(flags.checkpoint);
+  const cfg = ckpt.config;
+  const backend = await useBackend(flags.backend ?? cfg.backend);
+  try {
+    const data = await loadCifar10(await ensureDataset(flags.dataDir));
+    const { test } = selectSplits(data, { ...cfg.data, limit_test: flags.fullTest ? null : cfg.data.limit_test, val_split: 0 });
+    const params = initParams(cfg.model, cfg.seed);
+    restoreVariables(params, ckpt.weights, `${flags.checkpoint}/weights.safetensors`);
+    const result = await evaluate(params, cfg.model, test, cfg.train.eval_batch_size);
+    tf.dispose(Object.values(params));
+
+    const confusion = confusionMatrix(test.labels, result.predictions, cfg.model.num_classes);
+    const perClass = perClassAccuracy(confusion);
+    if (flags.predictions) {
+      const rows = Array.from(test.labels, (label, i) => [i, label, result.predictions[i]]);
+      await writeFileAtomic(flags.predictions, await writeToString(rows, { headers: ['index', 'label', 'prediction'], includeEndRowDelimiter: true }));
+    }
+    if (flags.json) {
+      const out = {
+        checkpoint: flags.checkpoint,
+        backend: backend.name,
+        images: test.count,
+        accuracy: result.accuracy,
+        loss: result.loss,
+        per_class: Object.fromEntries(data.classes.map((c, i) => [c, perClass[i]])),
+        confusion,
+        classes: data.classes,
+      };
+      console.log(JSON.stringify(out));
+      return;
+    }
+    console.log(`${chalk.bold('checkpoint')} ${flags.checkpoint} (epoch ${ckpt.state.epoch}, ${backend.name})`);
+    console.log(`${chalk.bold('test')} ${test.count} images: accuracy ${chalk.cyan(pct(result.accuracy))}  loss ${result.loss.toFixed(4)}`);
+    console.log(renderConfusion(confusion, data.classes, perClass));
+    if (flags.predictions) console.log(chalk.dim(`predictions written to ${flags.predictions}`));
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** Rows are true labels, columns predictions; the diagonal is highlighted; last column is recall. */
+function renderConfusion(confusion: number[][], classes: string[], perClass: number[]): string {
+  const nameWidth = Math.max(...classes.map((c) => c.length));
+  const cell = Math.max(5, ...confusion.flat().map((n) => String(n).length + 1));
+  const header = ' '.repeat(nameWidth + 2) + classes.map((c) => c.slice(0, cell - 1).padStart(cell)).join('') + '  accuracy';
+  const rows = confusion.map((row, i) => {
+    const cells = row.map((n, j) => (i === j ? chalk.green : n ? (s: string) => s : chalk.dim)(String(n).padStart(cell))).join('');
+    return `${classes[i].padStart(nameWidth)}  ${cells}  ${pct(perClass[i]).padStart(8)}`;
+  });
+  return [chalk.dim('confusion matrix (rows: true class, columns: predicted)'), header, ...rows].join('\n');
 }

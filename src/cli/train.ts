@@ -1,8 +1,97 @@
+import chalk from 'chalk';
 import { Command } from 'commander';
-import { notImplemented, runAction } from './run-action.js';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { useBackend } from '../backend/index.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { loadConfig, parseConfig } from '../config/load.js';
+import { applyOverride } from '../config/override.js';
+import type { BackendName, Config } from '../config/schema.js';
+import { loadCifar10 } from '../data/cifar10.js';
+import { ensureDataset } from '../data/download.js';
+import { UserError } from '../errors.js';
+import { countParams } from '../model/vit.js';
+import { createRunDir } from '../train/run-dir.js';
+import { train } from '../train/trainer.js';
+import { backendOption, dataDirOption, setOption } from './common-options.js';
+import { runAction } from './run-action.js';
+import { trainReporter } from './train-reporter.js';
+
+interface TrainFlags {
+  config?: string;
+  set?: string[];
+  resume?: string;
+  dataDir: string;
+  backend?: BackendName;
+}
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('(not implemented yet)')
-    .action(runAction(() => notImplemented('train')));
+    .description('train a ViT on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
+    .option('-c, --config <file>', 'config file (JSON), e.g. configs/smoke.json')
+    .addOption(setOption())
+    .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
+    .addOption(dataDirOption())
+    .addOption(backendOption())
+    .addHelpText('after', '\nExamples:\n  vit train --config configs/smoke.json\n  vit train --config configs/vit-cifar10.json --set train.epochs=50 --backend wasm\n  vit train --resume checkpoints/vit-cifar10/last')
+    .action(runAction(runTrain));
+}
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  if (!flags.config && !flags.resume) throw new UserError('train needs --config <file> (or --resume <checkpoint>)');
+  const resume = flags.resume ? await loadCheckpoint(flags.resume) : undefined;
+  const config = resume ? resumedConfig(resume.config, flags) : loadConfig(flags.config!, flags.set);
+
+  const backend = await useBackend(flags.backend ?? config.backend);
+  try {
+    const data = await loadCifar10(await ensureDataset(flags.dataDir));
+    const runDir = resume ? dirname(flags.resume!) : await createRunDir(config.checkpoint_dir, config.run_name!);
+    if (!resume) await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+
+    console.log(chalk.dim(JSON.stringify(config, null, 2)));
+    console.log(`${chalk.bold('backend')} ${backend.name} ${chalk.dim(describe(backend.details))}`);
+    console.log(`${chalk.bold('model')} ViT ${countParams(config.model).toLocaleString('en-US')} parameters`);
+
+    const abort = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (abort.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
+      process.stderr.write(`\n${chalk.yellow(`${signal}: finishing the current step and saving last/ (Ctrl-C again to quit now)`)}\n`);
+      abort.abort();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    const reporter = trainReporter(config.train.epochs);
+    try {
+      const result = await train({ config, data, runDir, backend: backend.name, resume, events: reporter, signal: abort.signal });
+      reporter.stop();
+      const best = result.state.best;
+      const bestText = best ? `best ${best.monitor} ${best.value.toFixed(4)} at epoch ${best.epoch} (${join(runDir, 'best')})` : 'no best checkpoint';
+      if (result.reason === 'interrupted') {
+        process.stderr.write(`${chalk.yellow(result.message)}; saved ${join(runDir, 'last')}\n`);
+        process.stderr.write(`resume with: vit train --resume ${join(runDir, 'last')}\n`);
+        process.exitCode = 130;
+        return;
+      }
+      console.log(`${chalk.green('done')}: ${result.message}; ${bestText}`);
+      console.log(`evaluate with: vit eval --checkpoint ${join(runDir, 'best')}`);
+    } finally {
+      reporter.stop();
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** A resumed run keeps its config; `--set` may still change keys such as train.epochs. */
+function resumedConfig(saved: Config, flags: TrainFlags): Config {
+  if (flags.config) throw new UserError('--resume uses the config saved with the checkpoint; drop --config (use --set to change keys)');
+  const raw = structuredClone(saved) as Record<string, unknown>;
+  for (const o of flags.set ?? []) applyOverride(raw, o);
+  return parseConfig(raw, `${flags.resume}/config.json with --set`);
+}
+
+function describe(details: Record<string, string>): string {
+  return Object.entries(details)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }

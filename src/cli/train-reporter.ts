@@ -1,0 +1,75 @@
+import chalk from 'chalk';
+import cliProgress from 'cli-progress';
+import type { MetricsRow } from '../train/metrics-csv.js';
+import type { TrainEvents } from '../train/trainer.js';
+import { duration, lrText, pct } from './format.js';
+
+/**
+ * What a person watching `vit train` sees: a progress bar per epoch on stderr (redrawn in a
+ * terminal; a plain line every ~10% otherwise, so CI logs stay readable) and one colored summary
+ * line per epoch on stdout.
+ */
+export function trainReporter(totalEpochs: number): TrainEvents & { stop(): void } {
+  const tty = Boolean(process.stderr.isTTY);
+  let bar: cliProgress.SingleBar | null = null;
+  let lastPlain = -1;
+
+  const stopBar = () => {
+    bar?.stop();
+    bar = null;
+  };
+
+  return {
+    start(info) {
+      const where = info.epoch > 0 ? `resuming after epoch ${info.epoch}` : 'starting';
+      console.log(
+        `${chalk.bold('run')} ${info.runDir}: ${where}; ${info.trainCount} training images (${info.stepsPerEpoch} steps/epoch), ` +
+          `evaluating on ${info.valCount} ${info.valName} images`,
+      );
+    },
+    step(p) {
+      const payload = { epochText: `epoch ${p.epoch}/${totalEpochs}`, loss: p.loss.toFixed(4), acc: pct(p.acc), ips: p.imagesPerSecond.toFixed(1), lr: lrText(p.lr) };
+      if (tty) {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              stream: process.stderr,
+              format: '{epochText} {bar} {value}/{total} | loss {loss} acc {acc} | {ips} img/s | lr {lr} | ETA {eta_formatted}',
+              hideCursor: true,
+              clearOnComplete: true,
+              etaBuffer: 50,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(p.steps, 0, payload);
+        }
+        bar.update(p.step, payload);
+      } else {
+        const tenth = Math.floor((10 * p.step) / p.steps);
+        if (tenth !== lastPlain || p.step === p.steps) {
+          lastPlain = tenth;
+          process.stderr.write(
+            `  ${payload.epochText} step ${p.step}/${p.steps} loss ${payload.loss} acc ${payload.acc} ${payload.ips} img/s ETA ${duration(p.etaSeconds)}\n`,
+          );
+        }
+      }
+    },
+    epoch(row: MetricsRow, { best }) {
+      stopBar();
+      lastPlain = -1;
+      console.log(
+        [
+          chalk.bold(`epoch ${String(row.epoch).padStart(String(totalEpochs).length)}/${totalEpochs}`),
+          chalk.dim(`lr ${lrText(row.lr)}`),
+          `train loss ${row.train_loss.toFixed(4)} acc ${pct(row.train_acc)}`,
+          chalk.cyan(`val loss ${row.val_loss.toFixed(4)} acc ${pct(row.val_acc)}`),
+          chalk.dim(`${duration(row.epoch_seconds)} ${row.images_per_second.toFixed(1)} img/s`),
+          best ? chalk.green('★ best') : '',
+        ]
+          .filter(Boolean)
+          .join('  '),
+      );
+    },
+    stop: stopBar,
+  };
+}

@@ -1,0 +1,24 @@
+import { Rng } from '../util/rng.js';
+
+/**
+ * Every random draw of a run is a pure function of the config seed and a counter, so a resumed
+ * run replays exactly what the uninterrupted one would have drawn, without saving PRNG states:
+ *   epochRng(seed, e)  shuffles and augments epoch e;
+ *   stepSeed(seed, s)  seeds the dropout / drop-path masks of optimizer step s.
+ * Streams are separated by a tag mixed into the seed.
+ */
+export function epochRng(seed: number, epoch: number): Rng {
+  return new Rng(mix(seed, 0x0ea7, epoch));
+}
+
+export function stepSeed(seed: number, step: number): number {
+  return new Rng(mix(seed, 0x5eed, step)).seed();
+}
+
+function mix(...parts: number[]): number {
+  let h = 0x811c9dc5; // FNV-1a over the bytes of the parts
+  for (const p of parts) {
+    for (let shift = 0; shift < 32; shift += 8) h = Math.imul(h ^ ((p >>> shift) & 0xff), 0x01000193) >>> 0;
+  }
+  return h;
+}

@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config/schema.js';
+import { type Params, vitForward } from '../model/vit.js';
+import { countCorrect, crossEntropy } from './loss.js';
+import type { Optimizer } from './optimizer.js';
+
+export interface StepResult {
+  loss: number;
+  correct: number;
+  gradNorm: number;
+}
+
+/**
+ * One optimizer step: forward, loss, gradients, update. Everything it allocates is freed before
+ * it returns (a test checks the tensor count stays flat over many steps).
+ */
+export async function trainStep(
+  params: Params,
+  model: ModelConfig,
+  optimizer: Optimizer,
+  batch: { x: tf.Tensor4D; y: tf.Tensor1D },
+  opts: { lr: number; labelSmoothing: number; seed: number },
+): Promise<StepResult> {
+  let correct!: tf.Scalar;
+  const { value: loss, grads } = tf.variableGrads(() => {
+    const logits = vitForward(params, model, batch.x, { training: true, seed: opts.seed });
+    correct = tf.keep(countCorrect(logits, batch.y));
+    return crossEntropy(logits, batch.y, opts.labelSmoothing);
+  }, Object.values(params));
+  // variableGrads keys gradients by tf.Variable.name; the optimizer wants our parameter names.
+  const named = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, grads[v.name]]));
+  const gradNorm = optimizer.step(named, opts.lr);
+  tf.dispose(grads);
+  const [lossValue, correctValue, normValue] = await Promise.all([loss.data(), correct.data(), gradNorm.data()]);
+  tf.dispose([loss, correct, gradNorm]);
+  return { loss: lossValue[0], correct: correctValue[0], gradNorm: normValue[0] };
+}
