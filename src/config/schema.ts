@@ -25,6 +25,23 @@ const DataSchema = z.strictObject({
   crop_padding: int(0).max(16).default(4),
   /** Random horizontal flip with probability 0.5. */
   flip: z.boolean().default(true),
+  /**
+   * RandAugment after crop and flip: n ops per image at magnitude m of 0-30 (torchvision's scale,
+   * and its defaults); null: off.
+   */
+  randaugment: z.strictObject({ n: positiveInt.default(2), m: int(0).max(30).default(9) }).nullable().default(null),
+  /** Mixup with λ ~ Beta(α, α) on each batch (0: off). */
+  mixup_alpha: nonNegative.default(0),
+  /** Cutmix with λ ~ Beta(α, α) on each batch (0: off). */
+  cutmix_alpha: nonNegative.default(0),
+  /** With mixup or cutmix on: probability that a batch is mixed. */
+  mix_prob: z.number().min(0).max(1).default(1),
+  /** With both on: probability that a mixed batch uses cutmix rather than mixup. */
+  switch_prob: z.number().min(0).max(1).default(0.5),
+  /** Probability of erasing a random rectangle of each image (0: off). */
+  random_erasing: z.number().min(0).max(1).default(0),
+  /** What fills an erased rectangle: normal noise per value, or 0 (the mean colour). */
+  random_erasing_mode: z.enum(['pixel', 'const']).default('pixel'),
 });
 
 const ModelSchema = z

@@ -1,5 +1,9 @@
 import type { Rng } from '../util/rng.js';
 import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE } from './cifar10.js';
+import { randomErase, type ErasingOptions } from './erasing.js';
+import { affine, type AffineMatrix } from './ops/affine.js';
+import { rgbImage } from './ops/image.js';
+import { randAugment, type RandAugmentOptions } from './randaugment.js';
 
 /**
  * Where an output image reads from its source: output pixel (y, x) is source pixel
@@ -24,10 +28,55 @@ export function randomView(rng: Rng, padding: number, flip: boolean): View {
   };
 }
 
+/** `view` as a PIL affine map (ops/affine.ts): crop and flip are a nearest-neighbour transform too. */
+export function viewTransform(view: View): AffineMatrix {
+  return view.flip ? [-1, 0, IMAGE_SIZE + view.dx, 0, 1, view.dy] : [1, 0, view.dx, 0, 1, view.dy];
+}
+
+export interface ImageAugmentations {
+  /** Zero padding on each side before the random 32x32 crop (0: no cropping). */
+  cropPadding: number;
+  /** Mirror each image left-right with probability 0.5. */
+  flip: boolean;
+  /** RandAugment on the uint8 image after crop and flip (absent: off). */
+  randAugment?: RandAugmentOptions;
+  /** Random erasing on the normalized image (absent: off). */
+  erasing?: ErasingOptions;
+}
+
+/**
+ * The per-image training transform, in torchvision's order: random crop and flip, RandAugment on
+ * the uint8 pixels, normalization through `table`, random erasing on the normalized floats. Every
+ * draw comes from `rng`, image after image. Without RandAugment, crop, flip and normalization stay
+ * the one pass of `writeImage`, so with both off the output is what it was before they existed.
+ */
+export function trainingTransform(
+  images: Uint8Array,
+  table: Float32Array,
+  options: ImageAugmentations,
+  rng: Rng,
+): (index: number, out: Float32Array, slot: number) => void {
+  const { randAugment: randAugmentOptions, erasing } = options;
+  const pixels = rgbImage(IMAGE_SIZE, IMAGE_SIZE);
+  const scratch = rgbImage(IMAGE_SIZE, IMAGE_SIZE);
+  return (index, out, slot) => {
+    const view = randomView(rng, options.cropPadding, options.flip);
+    if (randAugmentOptions) {
+      const source = rgbImage(IMAGE_SIZE, IMAGE_SIZE, images.subarray(index * IMAGE_BYTES, (index + 1) * IMAGE_BYTES));
+      affine(source, pixels, viewTransform(view));
+      randAugment(pixels, scratch, randAugmentOptions, rng);
+      writeImage(pixels.pixels, 0, IDENTITY, table, out, slot);
+    } else {
+      writeImage(images, index, view, table, out, slot);
+    }
+    if (erasing) randomErase(out.subarray(slot * IMAGE_BYTES, (slot + 1) * IMAGE_BYTES), IMAGE_SIZE, IMAGE_SIZE, erasing, rng);
+  };
+}
+
 /**
  * Writes image `index` of `images` (NHWC uint8), seen through `view` and mapped through `table`
- * (see normalize.ts), to `out` at image slot `slot`. One pass, no allocation: this loop is the
- * whole cost of the input pipeline.
+ * (see normalize.ts), to `out` at image slot `slot`. One pass, no allocation: without RandAugment
+ * this loop is the whole cost of the input pipeline.
  */
 export function writeImage(
   images: Uint8Array,

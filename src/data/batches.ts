@@ -1,52 +1,72 @@
 import * as tf from '@tensorflow/tfjs';
+import type { DataConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
-import { IDENTITY, randomView, writeImage, type View } from './augment.js';
-import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, type Split } from './cifar10.js';
+import { IDENTITY, trainingTransform, writeImage, type ImageAugmentations } from './augment.js';
+import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, NUM_CLASSES, type Split } from './cifar10.js';
+import { mixBatch, type MixOptions } from './mix.js';
 import { CIFAR10_NORMALIZATION } from './normalize.js';
 
 /** `size` normalized NHWC images (`x`, size·32·32·3 floats) and their labels. */
 export interface Batch {
   x: Float32Array;
   y: Int32Array;
+  /**
+   * With mixup/cutmix on: the soft targets, [size, 10] probabilities with label smoothing already
+   * applied; `y` keeps each image's own label.
+   */
+  targets?: Float32Array;
   size: number;
 }
 
-export interface TrainBatchOptions {
+export interface TrainBatchOptions extends ImageAugmentations {
   batchSize: number;
-  /** The epoch's randomness: its shuffle and every crop and flip come from here. */
+  /** The epoch's randomness: its shuffle and every augmentation come from here. */
   rng: Rng;
-  /** Zero padding on each side before the random 32x32 crop (0: no cropping). */
-  cropPadding: number;
-  /** Mirror each image left-right with probability 0.5. */
-  flip: boolean;
+  /** Mixup / cutmix over each batch (absent: off). */
+  mix?: MixOptions;
   /** Skip the last batch when it is smaller than `batchSize`. */
   dropLast?: boolean;
 }
 
+/** The training augmentations a config asks for; `labelSmoothing` goes into mixed targets. */
+export function trainAugmentations(data: DataConfig, labelSmoothing: number): Omit<TrainBatchOptions, 'batchSize' | 'rng' | 'dropLast'> {
+  const mixing = data.mixup_alpha > 0 || data.cutmix_alpha > 0;
+  return {
+    cropPadding: data.crop_padding,
+    flip: data.flip,
+    randAugment: data.randaugment ?? undefined,
+    erasing: data.random_erasing > 0 ? { probability: data.random_erasing, mode: data.random_erasing_mode } : undefined,
+    mix: mixing
+      ? { mixupAlpha: data.mixup_alpha, cutmixAlpha: data.cutmix_alpha, mixProb: data.mix_prob, switchProb: data.switch_prob, labelSmoothing }
+      : undefined,
+  };
+}
+
 /**
- * One training epoch in a fresh random order, with random crops and flips. Everything random is
- * drawn from `rng` now, before the first batch (the order, and a seed for the augmentation
- * stream), so `rng`'s state afterwards does not depend on how many batches were consumed or
- * prepared ahead. Batches are built lazily, one per `next()`.
+ * One training epoch in a fresh random order, augmented. Everything random is drawn from `rng`
+ * now, before the first batch (the order, and a seed for the augmentation stream, which every
+ * image and then every batch draws from in turn), so `rng`'s state afterwards does not depend on
+ * how many batches were consumed or prepared ahead. Batches are built lazily, one per `next()`.
  */
 export function trainBatches(split: Split, options: TrainBatchOptions): Generator<Batch> {
   const order = options.rng.shuffle(identityOrder(split.count));
-  const viewRng = new Rng(options.rng.seed());
-  const nextView = () => randomView(viewRng, options.cropPadding, options.flip);
-  return batchesOf(split, order, options.batchSize, options.dropLast ?? false, nextView);
+  const augmentRng = new Rng(options.rng.seed());
+  const transform = trainingTransform(split.images, CIFAR10_NORMALIZATION, options, augmentRng);
+  const batches = batchesOf(split, order, options.batchSize, options.dropLast ?? false, transform);
+  return options.mix ? mixed(batches, options.mix, augmentRng) : batches;
 }
 
 /** The whole split in order, unaugmented, for evaluation. */
 export function evalBatches(split: Split, batchSize: number): Generator<Batch> {
-  return batchesOf(split, identityOrder(split.count), batchSize, false, () => IDENTITY);
+  const transform = (index: number, out: Float32Array, slot: number) => writeImage(split.images, index, IDENTITY, CIFAR10_NORMALIZATION, out, slot);
+  return batchesOf(split, identityOrder(split.count), batchSize, false, transform);
 }
 
-/** The one tensor pair a batch becomes; the caller disposes both. */
-export function toTensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  return {
-    x: tf.tensor4d(batch.x, [batch.size, IMAGE_SIZE, IMAGE_SIZE, CHANNELS]),
-    y: tf.tensor1d(batch.y, 'int32'),
-  };
+/** The tensors a batch becomes (`targets` only when it has soft targets); the caller disposes them. */
+export function toTensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D; targets?: tf.Tensor2D } {
+  const x = tf.tensor4d(batch.x, [batch.size, IMAGE_SIZE, IMAGE_SIZE, CHANNELS]);
+  const y = tf.tensor1d(batch.y, 'int32');
+  return batch.targets ? { x, y, targets: tf.tensor2d(batch.targets, [batch.size, NUM_CLASSES]) } : { x, y };
 }
 
 function* batchesOf(
@@ -54,7 +74,7 @@ function* batchesOf(
   order: Uint32Array,
   batchSize: number,
   dropLast: boolean,
-  nextView: () => View,
+  transform: (index: number, out: Float32Array, slot: number) => void,
 ): Generator<Batch> {
   const end = dropLast ? order.length - (order.length % batchSize) : order.length;
   for (let start = 0; start < end; start += batchSize) {
@@ -65,10 +85,15 @@ function* batchesOf(
     for (let i = 0; i < size; i++) {
       const index = order[start + i];
       y[i] = split.labels[index];
-      writeImage(split.images, index, nextView(), CIFAR10_NORMALIZATION, x, i);
+      transform(index, x, i);
     }
     yield { x, y, size };
   }
+}
+
+/** Each batch mixed (in place) as it is built, with its soft targets. */
+function* mixed(batches: Generator<Batch>, options: MixOptions, rng: Rng): Generator<Batch> {
+  for (const batch of batches) yield { ...batch, targets: mixBatch(batch.x, batch.y, options, rng) };
 }
 
 function identityOrder(count: number): Uint32Array {

@@ -18,14 +18,20 @@ export async function trainStep(
   params: Params,
   model: ModelConfig,
   optimizer: Optimizer,
-  batch: { x: tf.Tensor4D; y: tf.Tensor1D },
+  batch: { x: tf.Tensor4D; y: tf.Tensor1D; targets?: tf.Tensor2D },
   opts: { lr: number; labelSmoothing: number; seed: number },
 ): Promise<StepResult> {
   let correct!: tf.Scalar;
   const { value: loss, grads } = tf.variableGrads(() => {
     const logits = vitForward(params, model, batch.x, { training: true, seed: opts.seed });
-    correct = tf.keep(countCorrect(logits, batch.y));
-    return crossEntropy(logits, batch.y, opts.labelSmoothing);
+    if (!batch.targets) {
+      correct = tf.keep(countCorrect(logits, batch.y));
+      return crossEntropy(logits, batch.y, opts.labelSmoothing);
+    }
+    // Mixed batches (mixup/cutmix): the soft targets already hold the label smoothing, as in timm,
+    // and a prediction counts as correct when it is the label with the larger weight.
+    correct = tf.keep(countCorrect(logits, tf.argMax(batch.targets, 1)));
+    return crossEntropy(logits, batch.targets, 0);
   }, Object.values(params));
   // variableGrads keys gradients by tf.Variable.name; the optimizer wants our parameter names.
   const named = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, grads[v.name]]));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Checkpoint, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
-import { toTensors, trainBatches } from '../data/batches.js';
+import { toTensors, trainAugmentations, trainBatches } from '../data/batches.js';
 import type { Cifar10 } from '../data/cifar10.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
@@ -53,6 +53,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const valSplit = val ?? test;
   const batchSize = cfg.train.batch_size;
   const stepsPerEpoch = Math.ceil(trainSplit.count / batchSize);
+  const augmentations = trainAugmentations(cfg.data, cfg.train.label_smoothing);
 
   const params = initParams(cfg.model, cfg.seed);
   const optimizer = new Optimizer(params, cfg.optimizer, isDecayed);
@@ -113,7 +114,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       let budgetHit = false;
       // A resumed mid-epoch run regenerates the epoch's batches from the same seed and skips
       // the ones already trained on: cheaper than saving the shuffle and augmentation state.
-      for (const batch of trainBatches(trainSplit, { batchSize, rng: epochRng(cfg.seed, epoch), cropPadding: cfg.data.crop_padding, flip: cfg.data.flip })) {
+      for (const batch of trainBatches(trainSplit, { batchSize, rng: epochRng(cfg.seed, epoch), ...augmentations })) {
         if (step < state.step_in_epoch) {
           step++;
           continue;
@@ -130,7 +131,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           labelSmoothing: cfg.train.label_smoothing,
           seed: stepSeed(cfg.seed, state.global_step),
         });
-        tf.dispose([tensors.x, tensors.y]);
+        tf.dispose(Object.values(tensors));
         if (!Number.isFinite(result.loss)) {
           throw new UserError(
             `loss became ${result.loss} at epoch ${epoch}, step ${step + 1} (lr ${lr.toExponential(2)}); stopped without saving, ` +
