@@ -4,16 +4,16 @@ import { type Checkpoint, type TrainingState, saveCheckpoint } from '../checkpoi
 import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
 import { toTensors, trainAugmentations, trainBatches } from '../data/batches.js';
-import type { Cifar10 } from '../data/cifar10.js';
+import type { Cifar10, Split } from '../data/cifar10.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { initParams, isDecayed } from '../model/vit.js';
+import { type Params, initParams, isDecayed } from '../model/vit.js';
 import { VERSION } from '../version.js';
 import { EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
 import { MetricsCsv, type MetricsRow } from './metrics-csv.js';
 import { Optimizer } from './optimizer.js';
-import { createSchedule } from './schedule.js';
+import { type Schedule, createSchedule } from './schedule.js';
 import { epochRng, stepSeed } from './seeds.js';
 import { trainStep } from './train-step.js';
 
@@ -48,155 +48,218 @@ export interface TrainResult {
  * row, and `last/` (always) and `best/` (when the monitored metric improved) checkpoints.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { config: cfg, runDir, events = {} } = opts;
-  const { train: trainSplit, val, test } = selectSplits(opts.data, cfg.data);
-  const valSplit = val ?? test;
-  const batchSize = cfg.train.batch_size;
-  const stepsPerEpoch = Math.ceil(trainSplit.count / batchSize);
-  const augmentations = trainAugmentations(cfg.data, cfg.train.label_smoothing);
-
-  const params = initParams(cfg.model, cfg.seed);
-  const optimizer = new Optimizer(params, cfg.optimizer, isDecayed);
-  const schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, stepsPerEpoch, cfg.train.epochs);
-  const stopper = new EarlyStopping(cfg.early_stopping);
-  let state: TrainingState = {
-    epoch: 0,
-    step_in_epoch: 0,
-    global_step: 0,
-    optimizer_step: 0,
-    elapsed_seconds: 0,
-    partial_epoch: null,
-    schedule: null,
-    early_stopping: null,
-    best: null,
-  };
-  if (opts.resume) {
-    state = opts.resume.state;
-    restoreVariables(params, opts.resume.weights, 'the resumed checkpoint\'s weights.safetensors');
-    const moments = Object.fromEntries(Object.entries(opts.resume.optimizer).map(([n, a]) => [n, tf.tensor(a.data, a.shape)]));
-    optimizer.setState({ step: state.optimizer_step, tensors: moments });
-    tf.dispose(Object.values(moments));
-    schedule.setState(state.schedule);
-    stopper.setState(state.early_stopping);
-  }
-  const csvPath = join(runDir, 'metrics.csv');
-  const csv = opts.resume ? await MetricsCsv.resume(csvPath, state.epoch) : await MetricsCsv.create(csvPath);
-  const save = async (name: string, metrics: Record<string, number> | null) => {
-    const moments = optimizer.getState();
-    const ckpt = {
-      config: cfg,
-      weights: await snapshot(params),
-      optimizer: await snapshot(moments.tensors),
-      state: { ...state, optimizer_step: moments.step },
-      meta: { tool: 'vit', version: VERSION, backend: opts.backend, date: new Date().toISOString(), metrics },
-    };
-    tf.dispose(Object.values(moments.tensors));
-    await saveCheckpoint(join(runDir, name), ckpt);
-  };
-
-  events.start?.({
-    runDir,
-    epoch: state.epoch,
-    stepsPerEpoch,
-    trainCount: trainSplit.count,
-    valCount: valSplit.count,
-    valName: val ? 'val' : 'test',
-  });
-  const started = performance.now() - state.elapsed_seconds * 1000;
-  const elapsedSeconds = () => (performance.now() - started) / 1000;
-  const overBudget = () => cfg.train.max_minutes !== null && elapsedSeconds() > cfg.train.max_minutes * 60;
-
+  const run = new TrainingRun(opts);
   try {
-    for (let epoch = state.epoch + 1; epoch <= cfg.train.epochs; epoch++) {
-      const sums = state.partial_epoch ?? { loss_sum: 0, correct: 0, seen: 0, seconds: 0, grad_norm_sum: 0 };
-      const epochStart = performance.now() - sums.seconds * 1000;
-      let step = 0;
-      let budgetHit = false;
-      // A resumed mid-epoch run regenerates the epoch's batches from the same seed and skips
-      // the ones already trained on: cheaper than saving the shuffle and augmentation state.
-      for (const batch of trainBatches(trainSplit, { batchSize, rng: epochRng(cfg.seed, epoch), ...augmentations })) {
-        if (step < state.step_in_epoch) {
-          step++;
-          continue;
-        }
-        if (opts.signal?.aborted) {
-          state = { ...state, step_in_epoch: step, elapsed_seconds: elapsedSeconds(), partial_epoch: { ...sums, seconds: (performance.now() - epochStart) / 1000 }, schedule: schedule.getState(), early_stopping: stopper.getState() };
-          await save('last', null);
-          return { reason: 'interrupted', message: `interrupted at epoch ${epoch}, step ${step}/${stepsPerEpoch}`, state };
-        }
-        const lr = schedule.lrAt(state.global_step);
-        const tensors = toTensors(batch);
-        const result = await trainStep(params, cfg.model, optimizer, tensors, {
-          lr,
-          labelSmoothing: cfg.train.label_smoothing,
-          seed: stepSeed(cfg.seed, state.global_step),
-        });
-        tf.dispose(Object.values(tensors));
-        if (!Number.isFinite(result.loss)) {
-          throw new UserError(
-            `loss became ${result.loss} at epoch ${epoch}, step ${step + 1} (lr ${lr.toExponential(2)}); stopped without saving, ` +
-              `the last good checkpoint is ${join(runDir, 'last')}. Try a lower optimizer.lr or set optimizer.grad_clip`,
-          );
-        }
-        sums.loss_sum += result.loss * batch.size;
-        sums.correct += result.correct;
-        sums.seen += batch.size;
-        sums.grad_norm_sum += result.gradNorm;
-        state.global_step++;
-        step++;
-        events.step?.({
-          epoch,
-          step,
-          steps: stepsPerEpoch,
-          loss: sums.loss_sum / sums.seen,
-          acc: sums.correct / sums.seen,
-          lr,
-          imagesPerSecond: sums.seen / ((performance.now() - epochStart) / 1000),
-          etaSeconds: ((performance.now() - epochStart) / 1000 / step) * (stepsPerEpoch - step),
-        });
-        if (overBudget()) {
-          budgetHit = true;
-          break;
-        }
+    return await run.execute();
+  } finally {
+    run.dispose();
+  }
+}
+
+type EpochSums = NonNullable<TrainingState['partial_epoch']>;
+
+/** One run's moving parts. `state` is exactly what a checkpoint needs to continue it. */
+class TrainingRun {
+  private readonly cfg: Config;
+  private readonly splits: { train: Split; val: Split; valName: string };
+  private readonly stepsPerEpoch: number;
+  private readonly params: Params;
+  private readonly optimizer: Optimizer;
+  private readonly schedule: Schedule;
+  private readonly stopper: EarlyStopping;
+  private state: TrainingState;
+  private readonly clockStart: number;
+
+  constructor(private readonly opts: TrainOptions) {
+    const cfg = (this.cfg = opts.config);
+    const { train, val, test } = selectSplits(opts.data, cfg.data);
+    this.splits = { train, val: val ?? test, valName: val ? 'val' : 'test' };
+    this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
+    this.params = initParams(cfg.model, cfg.seed);
+    this.optimizer = new Optimizer(this.params, cfg.optimizer, isDecayed);
+    this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, cfg.train.epochs);
+    this.stopper = new EarlyStopping(cfg.early_stopping);
+    this.state = opts.resume ? this.restore(opts.resume) : { ...FRESH_STATE };
+    this.clockStart = performance.now() - this.state.elapsed_seconds * 1000;
+  }
+
+  async execute(): Promise<TrainResult> {
+    const { cfg, opts } = this;
+    const csvPath = join(opts.runDir, 'metrics.csv');
+    const csv = opts.resume ? await MetricsCsv.resume(csvPath, this.state.epoch) : await MetricsCsv.create(csvPath);
+    opts.events?.start?.({
+      runDir: opts.runDir,
+      epoch: this.state.epoch,
+      stepsPerEpoch: this.stepsPerEpoch,
+      trainCount: this.splits.train.count,
+      valCount: this.splits.val.count,
+      valName: this.splits.valName,
+    });
+
+    for (let epoch = this.state.epoch + 1; epoch <= cfg.train.epochs; epoch++) {
+      const epochStart = performance.now() - (this.state.partial_epoch?.seconds ?? 0) * 1000;
+      const trained = await this.trainEpoch(epoch, epochStart);
+      if (trained.interruptedAt !== null) {
+        this.state = { ...this.snapshotState(), step_in_epoch: trained.interruptedAt, partial_epoch: trained.sums };
+        await this.save('last', null);
+        return { reason: 'interrupted', message: `interrupted at epoch ${epoch}, step ${trained.interruptedAt}/${this.stepsPerEpoch}`, state: this.state };
       }
+
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const evaluation = await evaluate(params, cfg.model, valSplit, cfg.train.eval_batch_size);
+      const evaluation = await evaluate(this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size);
       const metrics = { val_loss: evaluation.loss, val_acc: evaluation.accuracy };
+      const { sums } = trained;
       const row: MetricsRow = {
         epoch,
-        lr: schedule.lrAt(Math.max(0, state.global_step - 1)),
-        train_loss: sums.loss_sum / Math.max(1, sums.seen),
-        train_acc: sums.correct / Math.max(1, sums.seen),
+        lr: this.schedule.lrAt(Math.max(0, this.state.global_step - 1)),
+        train_loss: sums.loss_sum / sums.seen,
+        train_acc: sums.correct / sums.seen,
         ...metrics,
         epoch_seconds: (performance.now() - epochStart) / 1000,
         images_per_second: sums.seen / trainSeconds,
-        grad_norm: sums.grad_norm_sum / Math.max(1, step),
-        elapsed_minutes: elapsedSeconds() / 60,
+        grad_norm: sums.grad_norm_sum / trained.steps,
+        elapsed_minutes: this.elapsedSeconds() / 60,
       };
-      schedule.onEpochEnd(metrics);
-      const verdict = stopper.update(metrics, epoch);
-      state = {
-        ...state,
+      this.schedule.onEpochEnd(metrics);
+      const verdict = this.stopper.update(metrics, epoch);
+      const monitor = cfg.early_stopping.monitor;
+      this.state = {
+        ...this.snapshotState(),
         epoch,
         step_in_epoch: 0,
         partial_epoch: null,
-        elapsed_seconds: elapsedSeconds(),
-        schedule: schedule.getState(),
-        early_stopping: stopper.getState(),
-        best: verdict.improved ? { monitor: cfg.early_stopping.monitor, value: metrics[cfg.early_stopping.monitor], epoch } : state.best,
+        best: verdict.improved ? { monitor, value: metrics[monitor], epoch } : this.state.best,
       };
       await csv.append(row);
-      await save('last', metrics);
-      if (verdict.improved) await save('best', metrics);
-      events.epoch?.(row, { best: verdict.improved });
-      if (budgetHit || (overBudget() && epoch < cfg.train.epochs)) {
-        return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state };
+      await this.save('last', metrics);
+      if (verdict.improved) await this.save('best', metrics);
+      opts.events?.epoch?.(row, { best: verdict.improved });
+
+      if (trained.budgetHit || (this.overBudget() && epoch < cfg.train.epochs)) {
+        return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };
       }
-      if (verdict.stop) return { reason: 'early_stopping', message: verdict.reason ?? 'early stopping', state };
+      if (verdict.stop) return { reason: 'early_stopping', message: verdict.reason ?? 'early stopping', state: this.state };
     }
-    return { reason: 'completed', message: `completed ${cfg.train.epochs} epochs`, state };
-  } finally {
-    optimizer.dispose();
-    tf.dispose(Object.values(params));
+    return { reason: 'completed', message: `completed ${cfg.train.epochs} epochs`, state: this.state };
+  }
+
+  /**
+   * Trains one epoch (or the rest of an interrupted one). Stops early, after a whole step, when
+   * the run is aborted (returning the step to resume at) or the time budget is spent.
+   */
+  private async trainEpoch(epoch: number, epochStart: number) {
+    const { cfg, opts } = this;
+    const sums: EpochSums = { ...(this.state.partial_epoch ?? { loss_sum: 0, correct: 0, seen: 0, seconds: 0, grad_norm_sum: 0 }) };
+    const resumeAt = this.state.step_in_epoch;
+    const batches = trainBatches(this.splits.train, {
+      batchSize: cfg.train.batch_size,
+      rng: epochRng(cfg.seed, epoch),
+      ...trainAugmentations(cfg.data, cfg.train.label_smoothing),
+    });
+    let step = 0;
+    // A resumed mid-epoch run regenerates the epoch's batches from the same seed and skips the
+    // ones already trained on: cheaper than saving the shuffle and augmentation state.
+    for (const batch of batches) {
+      if (step < resumeAt) {
+        step++;
+        continue;
+      }
+      if (opts.signal?.aborted) {
+        return { sums: { ...sums, seconds: (performance.now() - epochStart) / 1000 }, steps: step, interruptedAt: step, budgetHit: false };
+      }
+      const lr = this.schedule.lrAt(this.state.global_step);
+      const tensors = toTensors(batch);
+      const result = await trainStep(this.params, cfg.model, this.optimizer, tensors, {
+        lr,
+        labelSmoothing: cfg.train.label_smoothing,
+        seed: stepSeed(cfg.seed, this.state.global_step),
+      });
+      tf.dispose(Object.values(tensors));
+      if (!Number.isFinite(result.loss)) {
+        throw new UserError(
+          `loss became ${result.loss} at epoch ${epoch}, step ${step + 1} (lr ${lr.toExponential(2)}); stopped without saving, ` +
+            `the last good checkpoint is ${join(opts.runDir, 'last')}. Try a lower optimizer.lr or set optimizer.grad_clip`,
+        );
+      }
+      sums.loss_sum += result.loss * batch.size;
+      sums.correct += result.correct;
+      sums.seen += batch.size;
+      sums.grad_norm_sum += result.gradNorm;
+      this.state.global_step++;
+      step++;
+      const seconds = (performance.now() - epochStart) / 1000;
+      opts.events?.step?.({
+        epoch,
+        step,
+        steps: this.stepsPerEpoch,
+        loss: sums.loss_sum / sums.seen,
+        acc: sums.correct / sums.seen,
+        lr,
+        imagesPerSecond: sums.seen / seconds,
+        etaSeconds: (seconds / step) * (this.stepsPerEpoch - step),
+      });
+      // Checked after a step, so that every epoch trains at least one.
+      if (this.overBudget()) return { sums, steps: step, interruptedAt: null, budgetHit: true };
+    }
+    return { sums, steps: step, interruptedAt: null, budgetHit: false };
+  }
+
+  /** The state with the current schedule, early-stopping and clock readings. */
+  private snapshotState(): TrainingState {
+    return {
+      ...this.state,
+      elapsed_seconds: this.elapsedSeconds(),
+      schedule: this.schedule.getState(),
+      early_stopping: this.stopper.getState(),
+    };
+  }
+
+  private restore(ckpt: Checkpoint): TrainingState {
+    restoreVariables(this.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
+    const moments = Object.fromEntries(Object.entries(ckpt.optimizer).map(([n, a]) => [n, tf.tensor(a.data, a.shape)]));
+    this.optimizer.setState({ step: ckpt.state.optimizer_step, tensors: moments });
+    tf.dispose(Object.values(moments));
+    this.schedule.setState(ckpt.state.schedule);
+    this.stopper.setState(ckpt.state.early_stopping);
+    return { ...ckpt.state };
+  }
+
+  private async save(name: 'last' | 'best', metrics: Record<string, number> | null): Promise<void> {
+    const moments = this.optimizer.getState();
+    const ckpt: Checkpoint = {
+      config: this.cfg,
+      weights: await snapshot(this.params),
+      optimizer: await snapshot(moments.tensors),
+      state: { ...this.state, optimizer_step: moments.step },
+      meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, date: new Date().toISOString(), metrics },
+    };
+    tf.dispose(Object.values(moments.tensors));
+    await saveCheckpoint(join(this.opts.runDir, name), ckpt);
+  }
+
+  private elapsedSeconds(): number {
+    return (performance.now() - this.clockStart) / 1000;
+  }
+
+  private overBudget(): boolean {
+    const limit = this.cfg.train.max_minutes;
+    return limit !== null && this.elapsedSeconds() > limit * 60;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    tf.dispose(Object.values(this.params));
   }
 }
+
+const FRESH_STATE: TrainingState = {
+  epoch: 0,
+  step_in_epoch: 0,
+  global_step: 0,
+  optimizer_step: 0,
+  elapsed_seconds: 0,
+  partial_epoch: null,
+  schedule: null,
+  early_stopping: null,
+  best: null,
+};
