@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""The PyTorch peer of `vit bench`: the same ViT (lucidrains/vit-pytorch as kentaroy47 trains it on
+CIFAR-10), batch size and optimizer, read from the same config file, timed the same way, printed
+with the same JSON keys.
+
+    /usr/bin/python3 bench/pytorch_reference.py --config configs/bench-small.json [--json]
+
+Needs Debian's python3-torch and, for a fair BLAS, libopenblas0-pthread. Missing config keys get
+the schema's defaults: the config is resolved by `vit bench --print-config`, so there is one list
+of defaults (src/config/schema.ts). Not part of CI.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def resolved_config(path):
+    cmd = [
+        'node', '--import', 'tsx', str(REPO / 'src/cli.ts'), 'bench', '--config', path, '--print-config']
+    out = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
+    return json.loads(out[out.index('{'):])  # tfjs may print a banner first
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim, hidden, dropout):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(hidden, dim), nn.Dropout(dropout))
+
+    def forward(self, x):
+        return self.net(self.norm(x))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads, dim_head, dropout, attn_dropout):
+        super().__init__()
+        inner = heads * dim_head
+        self.heads, self.scale = heads, dim_head ** -0.5
+        self.norm = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, inner * 3, bias=False)
+        self.attn_drop = nn.Dropout(attn_dropout)
+        self.out = nn.Sequential(nn.Linear(inner, dim), nn.Dropout(dropout))
+
+    def forward(self, x):
+        x = self.norm(x)
+        b, n, _ = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attn = self.attn_drop((q @ k.transpose(-1, -2) * self.scale).softmax(dim=-1))
+        return self.out((attn @ v).transpose(1, 2).reshape(b, n, -1))
+
+
+class ViT(nn.Module):
+    """Patches → Linear → [cls; patches] + positions → pre-norm blocks → LayerNorm → Linear on cls."""
+
+    def __init__(self, m):
+        super().__init__()
+        p, dim = m['patch_size'], m['dim']
+        self.patch, self.pool = p, m['pool']
+        tokens = (m['image_size'] // p) ** 2 + 1
+        self.patch_embed = nn.Linear(p * p * 3, dim)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.pos_embed = nn.Parameter(torch.randn(1, tokens, dim) * 0.02)
+        self.emb_drop = nn.Dropout(m['emb_dropout'])
+        self.blocks = nn.ModuleList([
+            nn.ModuleList([Attention(dim, m['heads'], m['dim_head'], m['dropout'], m['attn_dropout']),
+                           FeedForward(dim, m['mlp_dim'], m['dropout'])])
+            for _ in range(m['depth'])])
+        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, m['num_classes']))
+
+    def forward(self, images):  # NCHW
+        b, c, h, w = images.shape
+        p = self.patch
+        patches = images.view(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, -1, p * p * c)
+        x = torch.cat([self.cls_token.expand(b, -1, -1), self.patch_embed(patches)], dim=1)
+        x = self.emb_drop(x + self.pos_embed)
+        for attn, ff in self.blocks:
+            x = x + attn(x)
+            x = x + ff(x)
+        return self.head(x[:, 0] if self.pool == 'cls' else x.mean(dim=1))
+
+
+def forward_flops(m):
+    """As forwardFlops in src/model/size.ts: 2 · multiply-accumulates of the matrix products."""
+    dim, depth, heads, dim_head, mlp = m['dim'], m['depth'], m['heads'], m['dim_head'], m['mlp_dim']
+    inner, patches = heads * dim_head, (m['image_size'] // m['patch_size']) ** 2
+    tokens, patch_dim = patches + 1, m['patch_size'] ** 2 * 3
+    attention = tokens * dim * 3 * inner + 2 * heads * tokens * tokens * dim_head + tokens * inner * dim
+    return 2 * (patches * patch_dim * dim + depth * (attention + 2 * tokens * dim * mlp) + dim * m['num_classes'])
+
+
+def optimizer_for(model, o):
+    # Weight decay on Linear weights only, as isDecayed in src/model/params.ts.
+    decayed = [p for n, p in model.named_parameters() if n.endswith('weight') and p.dim() == 2]
+    rest = [p for n, p in model.named_parameters() if not (n.endswith('weight') and p.dim() == 2)]
+    groups = [{'params': decayed, 'weight_decay': o['weight_decay']}, {'params': rest, 'weight_decay': 0.0}]
+    cls = torch.optim.AdamW if o['name'] == 'adamw' else torch.optim.Adam
+    return cls(groups, lr=o['lr'], betas=tuple(o['betas']), eps=o['eps'])
+
+
+def timed(count, run, sync):
+    start = time.perf_counter()
+    for _ in range(count):
+        run()
+    sync()
+    return (time.perf_counter() - start) * 1000 / count
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--config', required=True)
+    parser.add_argument('--batch', type=int)
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--json', action='store_true')
+    args = parser.parse_args()
+
+    cfg = resolved_config(args.config)
+    m, batch = cfg['model'], args.batch or cfg['train']['batch_size']
+    # libgomp here starts with one thread; use every core, as tfjs's OpenBLAS does.
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(cfg['seed'])
+    device = torch.device(args.device)
+    model = ViT(m).to(device)
+    optimizer = optimizer_for(model, cfg['optimizer'])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg['train']['label_smoothing'])
+    x = torch.randn(batch, 3, m['image_size'], m['image_size'], device=device)
+    y = torch.randint(0, m['num_classes'], (batch,), device=device)
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+
+    def train_step():
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()  # waits for the step, as `vit bench` awaits the loss
+
+    @torch.no_grad()
+    def infer():
+        model.eval()
+        model(x).cpu()
+
+    for _ in range(args.warmup):
+        train_step()
+    train_ms = timed(args.steps, train_step, sync)
+    for _ in range(args.warmup):
+        infer()
+    infer_ms = timed(args.steps, infer, sync)
+
+    flops = forward_flops(m)
+    result = {
+        'backend': f'pytorch-{torch.__version__}-{device.type}',
+        'threads': torch.get_num_threads(),
+        'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'default'),
+        'batch': batch,
+        'steps': args.steps,
+        'params': sum(p.numel() for p in model.parameters()),
+        'train_ms_per_step': train_ms,
+        'train_images_per_second': batch * 1000 / train_ms,
+        'train_gflops': 3 * flops * batch / train_ms / 1e6,
+        'infer_ms_per_batch': infer_ms,
+        'infer_images_per_second': batch * 1000 / infer_ms,
+        'infer_gflops': flops * batch / infer_ms / 1e6,
+        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f'{key:24} {value:.1f}' if isinstance(value, float) else f'{key:24} {value}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

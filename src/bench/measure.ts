@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema.js';
+import { countParams, forwardFlops, initParams, isDecayed, type Params, vitForward } from '../model/vit.js';
+import { Optimizer } from '../train/optimizer.js';
+import { trainStep } from '../train/train-step.js';
+
+export interface BenchOptions {
+  batch: number;
+  /** Timed steps (and timed inference batches). */
+  steps: number;
+  /** Untimed steps first: kernel compilation, heap growth and JIT happen there. */
+  warmup: number;
+}
+
+/** The figures `vit bench --json` prints; bench/pytorch_reference.py prints the same keys. */
+export interface BenchResult {
+  backend: string;
+  batch: number;
+  steps: number;
+  params: number;
+  train_ms_per_step: number;
+  train_images_per_second: number;
+  train_gflops: number;
+  infer_ms_per_batch: number;
+  infer_images_per_second: number;
+  infer_gflops: number;
+  peak_rss_mb: number;
+  /** Live tensors after the warm-up and after the timed steps: equal when nothing leaks. */
+  tensors_after_warmup: number;
+  tensors_after_steps: number;
+}
+
+/**
+ * Times full training steps (forward, loss, backward, optimizer update: the trainer's own
+ * `trainStep`, which waits for the loss, so each step is complete when it returns) and inference
+ * passes, on random batches of the real shape. Training costs ≈ 3× the forward FLOPs.
+ */
+export async function measure(cfg: Config, backend: string, opts: BenchOptions): Promise<BenchResult> {
+  const model = cfg.model;
+  const params = initParams(model, cfg.seed);
+  const optimizer = new Optimizer(params, cfg.optimizer, isDecayed);
+  const batch = randomBatch(opts.batch, model.image_size, model.num_classes);
+  try {
+    const step = (i: number) =>
+      trainStep(params, model, optimizer, batch, { lr: cfg.optimizer.lr, labelSmoothing: cfg.train.label_smoothing, seed: i + 1 });
+    for (let i = 0; i < opts.warmup; i++) await step(i);
+    const tensorsAfterWarmup = tf.memory().numTensors;
+    const trainMs = await timed(opts.steps, step);
+    const tensorsAfterSteps = tf.memory().numTensors;
+
+    const infer = () => inference(params, cfg, batch.x);
+    for (let i = 0; i < opts.warmup; i++) await infer();
+    const inferMs = await timed(opts.steps, infer);
+
+    const flopsPerImage = forwardFlops(model);
+    const perSecond = (ms: number) => (opts.batch * 1000) / ms;
+    return {
+      backend,
+      batch: opts.batch,
+      steps: opts.steps,
+      params: countParams(model),
+      train_ms_per_step: trainMs,
+      train_images_per_second: perSecond(trainMs),
+      train_gflops: (3 * flopsPerImage * perSecond(trainMs)) / 1e9,
+      infer_ms_per_batch: inferMs,
+      infer_images_per_second: perSecond(inferMs),
+      infer_gflops: (flopsPerImage * perSecond(inferMs)) / 1e9,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      tensors_after_warmup: tensorsAfterWarmup,
+      tensors_after_steps: tensorsAfterSteps,
+    };
+  } finally {
+    optimizer.dispose();
+    tf.dispose([...Object.values(params), batch.x, batch.y]);
+  }
+}
+
+/** Mean milliseconds per call of `run(i)` over `count` calls. */
+async function timed(count: number, run: (i: number) => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await run(i);
+  return (performance.now() - start) / count;
+}
+
+async function inference(params: Params, cfg: Config, images: tf.Tensor4D): Promise<void> {
+  const logits = vitForward(params, cfg.model, images, { training: false });
+  await logits.data();
+  logits.dispose();
+}
+
+/** Normalised-looking pixels and uniform labels; the values do not matter for speed. */
+function randomBatch(size: number, imageSize: number, classes: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  return tf.tidy(() => ({
+    x: tf.randomNormal([size, imageSize, imageSize, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
+    y: tf.randomUniform([size], 0, classes, 'int32', 2) as tf.Tensor1D,
+  }));
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { useBackend } from '../src/backend/index.js';
+import { GUARD_STEPS, guardLosses } from '../src/bench/guard-run.js';
+
+/**
+ * Performance work must not change results: the guard run's per-step losses must match the ones
+ * recorded before any optimisation (src/bench/record-golden.ts) on both CPU backends.
+ *
+ * Tolerance 1e-4 relative: a faster kernel may sum in another order, which moves float32 results
+ * by a few ulps (~1e-7); over 20 Adam steps such differences grow, but stay far below 1e-4 (cpu
+ * and wasm, whose kernels differ, agree to 3e-7). A real change in the math — a wrong transpose,
+ * a dropped bias, a mis-scaled update, different dropout masks — moves the loss by 1e-3 or more
+ * within a few steps.
+ */
+const golden = JSON.parse(readFileSync('test/fixtures/guard-losses.json', 'utf8')) as { losses: Record<string, number[]> };
+const RELATIVE_TOLERANCE = 1e-4;
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`guard run on ${backend} reproduces the recorded losses of ${GUARD_STEPS} steps`, async () => {
+    await useBackend(backend);
+    const losses = await guardLosses();
+    const expected = golden.losses[backend];
+    assert.equal(losses.length, expected.length);
+    losses.forEach((loss, step) => {
+      const error = Math.abs(loss - expected[step]) / Math.abs(expected[step]);
+      assert.ok(error <= RELATIVE_TOLERANCE, `step ${step}: loss ${loss}, recorded ${expected[step]} (relative error ${error.toExponential(2)})`);
+    });
+  });
+}
