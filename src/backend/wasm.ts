@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendDriver } from './driver.js';
+import { declareKernelTraits } from './kernel-traits.js';
+import { nativeKernelsAvailable, useNativeKernels } from './native-kernels.js';
 import { importOptional } from './optional-import.js';
+import { shareIdentityOnWasm } from './wasm-identity.js';
 import { availableProbe, unavailableProbe } from './probe.js';
 
 /** wasm32 addresses at most 4 GiB; tfjs-backend-wasm aborts the process beyond it. */
@@ -27,8 +30,21 @@ export const wasmDriver: BackendDriver = {
       simd: await yesNo('WASM_HAS_SIMD_SUPPORT'),
       // tfjs-backend-wasm 4.x disables its worker threads in Node, so this reads "no" there.
       threads: await yesNo('WASM_HAS_MULTITHREAD_SUPPORT'),
+      native: nativeDetail(),
     });
   },
 
-  activate: async () => ({ tfjsName: 'wasm', dispose() {} }),
+  async activate() {
+    shareIdentityOnWasm();
+    const native = useNativeKernels();
+    // Plain wasm runs transposed matMuls on a scalar loop; the native kernels do not.
+    declareKernelTraits('wasm', { transposedMatMulIsFast: native.installed });
+    return { tfjsName: 'wasm', dispose() {} };
+  },
 };
+
+/** The optional native kernels (native/): OpenBLAS matMuls and a fused GELU on the wasm heap. */
+function nativeDetail(): string {
+  const { available, reason } = nativeKernelsAvailable();
+  return available ? 'yes (OpenBLAS)' : `no: ${reason}`;
+}

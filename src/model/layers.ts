@@ -1,37 +1,84 @@
 import * as tf from '@tensorflow/tfjs';
+import { kernelTraits } from '../backend/kernel-traits.js';
 
 const LAYER_NORM_EPS = 1e-5; // PyTorch's default, so exported weights behave the same there
 
 /**
- * x · W (+ b) over the last axis, computed as one plain 2-D matMul on [rows, in]: that is the
- * form wasm runs on its fast (XNNPACK) path.
+ * x · W (+ b) over the last axis, computed on [rows, in] as one plain 2-D matMul: the form wasm
+ * runs on its fast (XNNPACK) path.
  */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const [inDim, outDim] = weight.shape;
-  const y = matMul2d(tf.reshape(x, [-1, inDim]), weight);
-  return tf.reshape(bias ? tf.add(y, bias) : y, [...x.shape.slice(0, -1), outDim]);
+  const rows = tf.reshape(x, [-1, inDim]);
+  const y = bias ? affine(rows, weight, bias) : matMul2d(rows, weight);
+  return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
 
-/**
- * x · W with a gradient written as explicit transposes followed by plain 2-D matMuls:
- * tfjs's own matMul gradient uses the transposed-operand forms, which wasm runs ~13x slower.
- */
+// tfjs runs a customGrad's gradFunc outside any tidy and frees what it allocates only after the
+// whole backward pass: each gradFunc below is a tidy, so its temporaries go at once.
+
+/** x · W, with the gradients dx = dy · Wᵀ and dW = xᵀ · dy in the fastest form (see matMulT). */
 const matMul2d = tf.customGrad((x, w, save) => {
   (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor]);
   return {
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-    gradFunc: (dy, [x, w]) => [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)],
+    gradFunc: (dy, [x, w]) => tf.tidy(() => [matMulT(dy, w, false, true), matMulT(x, dy, true, false)]),
   };
 }) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
 
-/** LayerNorm over the last axis: normalise to zero mean and unit variance, then scale and shift. */
-export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYER_NORM_EPS)));
-  return tf.add(tf.mul(normalized, weight), bias);
+/** x · W + b; the bias gradient (a column sum) is a product too, as wasm's Sum over rows is slow. */
+const affine = tf.customGrad((x, w, b, save) => {
+  (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor]);
+  return {
+    value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b as tf.Tensor),
+    gradFunc: (dy, [x, w]) => tf.tidy(() => [matMulT(dy, w, false, true), matMulT(x, dy, true, false), columnSums(dy)]),
+  };
+}) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
+
+/**
+ * op(a) · op(b) with op a transpose where asked. Some backends (wasm without the native addon)
+ * run the transposed-operand forms on a scalar loop ~13x slower than an explicit transpose
+ * followed by a plain matMul; elsewhere the flags are free.
+ */
+export function matMulT(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  if (kernelTraits().transposedMatMulIsFast) {
+    return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB);
+  }
+  return tf.matMul(transposeA ? tf.transpose(a as tf.Tensor2D) : a, transposeB ? tf.transpose(b as tf.Tensor2D) : b) as tf.Tensor2D;
 }
 
-/** The exact GELU, x · Φ(x) = x/2 · (1 + erf(x/√2)), as PyTorch's nn.GELU() computes it. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+/** Σ over the rows of m, as the product 1ᵀ · m. */
+export function columnSums(m: tf.Tensor): tf.Tensor1D {
+  const [rows, columns] = m.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), m as tf.Tensor2D), [columns]);
 }
+
+/**
+ * LayerNorm over the last axis: normalise to zero mean and unit variance, then scale and shift.
+ * Written with its closed-form gradient, which keeps only x̂ and 1/σ for the backward pass
+ * (autodiff through the moments keeps a dozen activation-sized tensors):
+ *   dx = (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)) / σ  with ĝ = dy · weight.
+ */
+export const layerNorm = tf.customGrad((x, weight, bias, save) => {
+  const centered = tf.sub(x as tf.Tensor, tf.mean(x as tf.Tensor, -1, true));
+  const invStd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), LAYER_NORM_EPS));
+  const normalized = tf.mul(centered, invStd);
+  (save as tf.GradSaveFunc)([normalized, invStd, weight as tf.Tensor]);
+  return {
+    value: tf.add(tf.mul(normalized, weight as tf.Tensor), bias as tf.Tensor),
+    gradFunc: (dy, [normalized, invStd, weight]) => tf.tidy(() => {
+      const dim = weight.shape[0];
+      const g = tf.mul(dy, weight);
+      const projection = tf.mul(normalized, tf.mean(tf.mul(g, normalized), -1, true));
+      const dx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), projection), invStd);
+      return [dx, columnSums(tf.reshape(tf.mul(dy, normalized), [-1, dim])), columnSums(tf.reshape(dy, [-1, dim]))];
+    }),
+  };
+}) as (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
+
+/** a + b (same shapes), for residual connections: unlike tf.add, it keeps neither input alive for the backward pass. */
+export const residualAdd = tf.customGrad((a, b) => ({
+  value: tf.add(a as tf.Tensor, b as tf.Tensor),
+  // Two tensors, not one twice: tfjs disposes a gradient when it accumulates into it.
+  gradFunc: (dy) => [tf.clone(dy), tf.clone(dy)],
+})) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/schema.js';
 import { rearrange, repeat } from '../einops/index.js';
 import { Rng } from '../util/rng.js';
-import { gelu, layerNorm, linear } from './layers.js';
+import { layerNorm, linear, residualAdd } from './layers.js';
+import { feedForward } from './mlp.js';
 import { CHANNELS, type Params } from './params.js';
 import { tfSeed } from './seed.js';
 
@@ -41,9 +42,9 @@ export function vitForward(
       // Stochastic depth drops a whole residual branch per sample: mask shape [b, 1, 1].
       const dropPath = (branch: tf.Tensor) => dropout(branch, dropPathRate(cfg, i), [b, 1, 1]);
       const attnIn = layerNorm(x, block('attn.norm.weight'), block('attn.norm.bias'));
-      x = tf.add(x, dropPath(attention(attnIn, block, cfg, dropout)));
+      x = residualAdd(x, dropPath(attention(attnIn, block, cfg, dropout)));
       const mlpIn = layerNorm(x, block('mlp.norm.weight'), block('mlp.norm.bias'));
-      x = tf.add(x, dropPath(feedForward(mlpIn, block, cfg, dropout)));
+      x = residualAdd(x, dropPath(mlp(mlpIn, block, cfg, dropout)));
     }
 
     const pooled = cfg.pool === 'cls' ? firstToken(x) : tf.mean(x, 1);
@@ -75,20 +76,25 @@ function attention(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelCon
   // The fused projection's output splits into q | k | v; splitting its weight's columns instead,
   // x·[Wq Wk Wv] = [x·Wq x·Wk x·Wv], is the same and avoids wasm's slow split of a large tensor.
   const [wq, wk, wv] = tf.split(w('attn.qkv.weight'), 3, 1);
-  const queries = rearrange(linear(x, wq), 'b n (h d) -> b h n d', { h });
+  // Scaling q rather than q·kᵀ by 1/√dim_head is the same product on a tensor n/dim_head times
+  // smaller, and so is keeping it (and its gradient) for the backward pass.
+  const queries = rearrange(tf.mul(linear(x, wq), cfg.dim_head ** -0.5), 'b n (h d) -> b h n d', { h });
   const keysT = rearrange(linear(x, wk), 'b n (h d) -> b h d n', { h });
   const values = rearrange(linear(x, wv), 'b n (h d) -> b h n d', { h });
 
-  const scores = tf.mul(tf.matMul(queries, keysT), cfg.dim_head ** -0.5);
-  const attn = dropout(tf.softmax(scores), cfg.attn_dropout);
+  const attn = dropout(tf.softmax(tf.matMul(queries, keysT)), cfg.attn_dropout);
   const out = rearrange(tf.matMul(attn, values), 'b h n d -> b n (h d)');
   return dropout(linear(out, w('attn.out.weight'), w('attn.out.bias')), cfg.dropout);
 }
 
-/** The MLP: Linear → GELU → dropout → Linear → dropout. */
-function feedForward(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelConfig, dropout: Dropout): tf.Tensor {
-  const hidden = dropout(gelu(linear(x, w('mlp.fc1.weight'), w('mlp.fc1.bias'))), cfg.dropout);
-  return dropout(linear(hidden, w('mlp.fc2.weight'), w('mlp.fc2.bias')), cfg.dropout);
+/** The MLP: Linear → GELU → dropout → Linear → dropout, on every token. */
+function mlp(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelConfig, dropout: Dropout): tf.Tensor {
+  const [dim, hidden] = w('mlp.fc1.weight').shape;
+  const rows = tf.reshape(x, [-1, dim]);
+  // Dropout's multiplier drawn here, in the same order as dropout(gelu(…)) would draw it.
+  const dropMask = cfg.dropout > 0 ? dropout(tf.ones([rows.shape[0], hidden]), cfg.dropout) : tf.scalar(1);
+  const y = feedForward(rows, w('mlp.fc1.weight'), w('mlp.fc1.bias'), w('mlp.fc2.weight'), w('mlp.fc2.bias'), dropMask);
+  return dropout(tf.reshape(y, x.shape), cfg.dropout);
 }
 
 /** Block i's stochastic-depth rate: linear from 0 (first block) to `drop_path` (last block). */

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "vit_native",
+      "sources": ["vit_native.cc"],
+      "cflags_cc": ["-O2", "-std=c++17", "-pthread"],
+      "libraries": ["-ldl", "-pthread"]
+    }
+  ]
+}

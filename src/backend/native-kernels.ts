@@ -1,0 +1,147 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { GELU, GELU_GRAD } from '../model/fused-kernels.js';
+
+/**
+ * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
+ * ones on a scalar fallback), and erf and exp one element at a time. The optional native addon
+ * (native/, built at install) runs them on the wasm heap itself, without copying: products with
+ * OpenBLAS's multithreaded SGEMM, GELU and its derivative on all cores. `useNativeKernels` makes
+ * the addon's product wasm's BatchMatMul kernel and registers the GELU kernels; without the addon,
+ * without OpenBLAS, or with VIT_NATIVE=0 (to measure against the plain backend) nothing changes.
+ */
+interface NativeAddon {
+  available: boolean;
+  unavailableReason: string;
+  sgemmBatched(
+    heap: ArrayBuffer,
+    aOffset: number,
+    bOffset: number,
+    outOffset: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    aBatchStride: number,
+    bBatchStride: number,
+  ): void;
+  gelu(heap: ArrayBuffer, xOffset: number, outOffset: number, size: number): void;
+  geluGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, outOffset: number, size: number): void;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  getMemoryOffset(dataId: object): number;
+}
+
+type MatMulArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } };
+
+let addon: NativeAddon | string | null = null;
+let status: { installed: boolean; reason: string } | null = null;
+
+/** Whether the native kernels can be used here (addon built, OpenBLAS found) and, if not, why. */
+export function nativeKernelsAvailable(): { available: boolean; reason: string } {
+  addon ??= loadAddon();
+  if (process.env.VIT_NATIVE === '0') return { available: false, reason: 'VIT_NATIVE=0' };
+  if (typeof addon === 'string') return { available: false, reason: addon };
+  if (!addon.available) return { available: false, reason: addon.unavailableReason };
+  return { available: true, reason: '' };
+}
+
+/**
+ * Installs the native kernels into the wasm backend, once per process; call it after the wasm
+ * backend is loaded (it registers its own kernels at import, which would replace ours). Returns
+ * whether they are in use and, if not, why.
+ */
+export function useNativeKernels(): { installed: boolean; reason: string } {
+  if (status) return status;
+  const { available, reason } = nativeKernelsAvailable();
+  if (!available || typeof addon === 'string' || addon === null) status = { installed: false, reason };
+  else {
+    const native = addon;
+    const original = tf.getKernel(tf.BatchMatMul, 'wasm');
+    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+    const batchMatMul = (args: MatMulArgs) => nativeBatchMatMul(native, args) ?? original.kernelFunc(args as never);
+    tf.registerKernel({ ...original, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+    registerElementwise(GELU, ({ x }, backend, out) =>
+      native.gelu(heapOf(backend), backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), tf.util.sizeFromShape(x.shape)),
+    );
+    registerElementwise(GELU_GRAD, ({ x, dy }, backend, out) =>
+      native.geluGrad(
+        heapOf(backend),
+        backend.getMemoryOffset(x.dataId),
+        backend.getMemoryOffset(dy.dataId),
+        backend.getMemoryOffset(out.dataId),
+        tf.util.sizeFromShape(x.shape),
+      ),
+    );
+    status = { installed: true, reason: '' };
+  }
+  return status;
+}
+
+/** A float32 kernel whose output has the shape of its input `x`. */
+function registerElementwise(
+  kernelName: string,
+  compute: (inputs: Record<string, tf.TensorInfo>, backend: WasmBackend, out: tf.TensorInfo) => void,
+): void {
+  const kernelFunc = ({ inputs, backend }: { inputs: Record<string, tf.TensorInfo>; backend: WasmBackend }) => {
+    const out = backend.makeOutput(inputs.x.shape, 'float32');
+    compute(inputs, backend, out);
+    return out;
+  };
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+/** The wasm heap, read anew each time: allocating an output may have grown (and so replaced) it. */
+function heapOf(backend: WasmBackend): ArrayBuffer {
+  return backend.wasm.HEAPU8.buffer as ArrayBuffer;
+}
+
+/** The addon, or why it could not be loaded (e.g. not built: no compiler at install). */
+function loadAddon(): NativeAddon | string {
+  try {
+    return createRequire(import.meta.url)('../../native/build/Release/vit_native.node') as NativeAddon;
+  } catch (err) {
+    return `native addon not built (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+/**
+ * out = op(a) · op(b) over the batch dimensions, or null for what it leaves to tfjs: non-float32
+ * inputs, empty tensors, and batch broadcasting other than one matrix against many.
+ */
+function nativeBatchMatMul(addon: NativeAddon, { inputs: { a, b }, backend, attrs }: MatMulArgs): tf.TensorInfo | null {
+  const { transposeA, transposeB } = attrs;
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [aCols, aRows] : [aRows, aCols];
+  const [kB, n] = transposeB ? [bCols, bRows] : [bRows, bCols];
+  if (k !== kB) throw new Error(`matMul: inner dimensions ${k} and ${kB} of [${a.shape}] and [${b.shape}] differ`);
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const oneAgainstMany = batchA === batchB || batchA === 1 || batchB === 1;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || m * n * k === 0 || !oneAgainstMany) return null;
+
+  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = backend.makeOutput([...batchShape, m, n], 'float32');
+  addon.sgemmBatched(
+    heapOf(backend),
+    backend.getMemoryOffset(a.dataId),
+    backend.getMemoryOffset(b.dataId),
+    backend.getMemoryOffset(out.dataId),
+    Math.max(batchA, batchB),
+    m,
+    n,
+    k,
+    transposeA,
+    transposeB,
+    batchA === 1 ? 0 : m * k,
+    batchB === 1 ? 0 : k * n,
+  );
+  return out;
+}
