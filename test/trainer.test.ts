@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { useBackend } from '../src/backend/index.js';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
-import { type Config, ConfigSchema } from '../src/config/schema.js';
+import { type BackendName, type Config, ConfigSchema } from '../src/config/schema.js';
 import { type Cifar10, loadCifar10 } from '../src/data/cifar10.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
 import { UserError } from '../src/errors.js';
@@ -66,7 +66,7 @@ function abortWhen(when: { epoch?: (row: { epoch: number }) => boolean; step?: (
 for (const backend of ['cpu', 'wasm']) {
   describe(`training on ${backend}`, () => {
     before(async () => {
-      await tf.setBackend(backend);
+      await useBackend(backend as BackendName); // as users get it: wasm with its native kernels, where built
     });
 
     test('resume after an interruption between epochs replays the uninterrupted run exactly', async () => {

@@ -5,6 +5,7 @@ import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
 import { toTensors, trainAugmentations, trainBatches } from '../data/batches.js';
 import type { Cifar10, Split } from '../data/cifar10.js';
+import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { type Params, initParams, isDecayed } from '../model/vit.js';
@@ -159,7 +160,8 @@ class TrainingRun {
     let step = 0;
     // A resumed mid-epoch run regenerates the epoch's batches from the same seed and skips the
     // ones already trained on: cheaper than saving the shuffle and augmentation state.
-    for (const batch of batches) {
+    // Each batch is built while the previous step runs (on backends that compute asynchronously).
+    for await (const batch of prefetch(batches)) {
       if (step < resumeAt) {
         step++;
         continue;
