@@ -64,6 +64,8 @@ test('unknown keys, wrong types and out-of-range values are rejected with the ke
   rejects(() => loadConfig(file('e.json', { model: { dropout: 1 } })), 'model.dropout', '<1');
   rejects(() => loadConfig(file('f.json', { model: { patch_size: 5 } })), 'model.patch_size', 'divisible');
   rejects(() => loadConfig(file('g.json', { schedule: { name: 'linear' } })), 'schedule.name', 'cosine');
+  rejects(() => loadConfig(file('h.json', { schedule: { warmup_epochs: 5 }, train: { epochs: 5 } })), 'schedule.warmup_epochs', 'train.epochs');
+  rejects(() => loadConfig(file('i.json', { schedule: { name: 'plateau', warmup_epochs: 1 } })), 'schedule.warmup_epochs', 'plateau');
 });
 
 test('unreadable files are one clear line and nothing is written', () => {

@@ -4,7 +4,7 @@ import { ConfigSchema, type ScheduleConfig } from '../src/config/schema.js';
 import { UserError } from '../src/errors.js';
 import { createSchedule, type Schedule } from '../src/train/schedule.js';
 
-const config = (overrides: Partial<ScheduleConfig>): ScheduleConfig => ConfigSchema.parse({ schedule: overrides }).schedule;
+const config = (overrides: Partial<ScheduleConfig>): ScheduleConfig => ({ ...ConfigSchema.parse({}).schedule, ...overrides });
 
 function assertLr(schedule: Schedule, step: number, expected: number): void {
   const lr = schedule.lrAt(step);

@@ -125,6 +125,14 @@ export const ConfigSchema = z.strictObject({
   schedule: ScheduleSchema.prefault({}),
   early_stopping: EarlyStoppingSchema.prefault({}),
   train: TrainSchema.prefault({}),
+}).superRefine((cfg, ctx) => {
+  // Checked here, with the config, so that a bad combination fails before anything is written.
+  const { name, warmup_epochs } = cfg.schedule;
+  if (name === 'plateau' && warmup_epochs > 0) {
+    ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: 'must be 0 for the plateau schedule' });
+  } else if (warmup_epochs >= cfg.train.epochs) {
+    ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: `must end before train.epochs (${cfg.train.epochs})` });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
