@@ -2,13 +2,13 @@ import chalk from 'chalk';
 import { Command } from 'commander';
 import { writeToString } from 'fast-csv';
 import { useBackend } from '../backend/index.js';
-import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
 import type { BackendName } from '../config/schema.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { selectSplits } from '../data/splits.js';
-import { initParams } from '../model/vit.js';
+import { initParams, paramShapes } from '../model/vit.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
 import { evaluate } from '../train/evaluate.js';
 import * as tf from '@tensorflow/tfjs';
@@ -41,6 +41,8 @@ export function evalCommand(): Command {
 async function runEval(flags: EvalFlags): Promise<void> {
   const ckpt = await loadCheckpoint(flags.checkpoint);
   const cfg = ckpt.config;
+  // Before the backend starts (and prints), so that a mismatch is the only thing the user sees.
+  checkShapes(ckpt.weights, paramShapes(cfg.model), `${flags.checkpoint}/weights.safetensors`);
   const backend = await useBackend(flags.backend ?? cfg.backend);
   try {
     const data = await loadCifar10(await ensureDataset(flags.dataDir));

@@ -3,14 +3,14 @@ import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { useBackend } from '../backend/index.js';
-import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
 import type { BackendName, Config } from '../config/schema.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
-import { countParams } from '../model/vit.js';
+import { countParams, paramShapes } from '../model/vit.js';
 import { createRunDir } from '../train/run-dir.js';
 import { train } from '../train/trainer.js';
 import { backendOption, dataDirOption, setOption } from './common-options.js';
@@ -41,6 +41,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   if (!flags.config && !flags.resume) throw new UserError('train needs --config <file> (or --resume <checkpoint>)');
   const resume = flags.resume ? await loadCheckpoint(flags.resume) : undefined;
   const config = resume ? resumedConfig(resume.config, flags) : loadConfig(flags.config!, flags.set);
+  if (resume) checkShapes(resume.weights, paramShapes(config.model), `${flags.resume}/weights.safetensors`);
 
   const backend = await useBackend(flags.backend ?? config.backend);
   try {

@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { ConfigSchema } from '../src/config/schema.js';
+import { loadCifar10 } from '../src/data/cifar10.js';
+import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
+import { readMetrics } from '../src/train/metrics-csv.js';
+import { createRunDir } from '../src/train/run-dir.js';
+import { train } from '../src/train/trainer.js';
+import { vit } from './helpers/cli.js';
+
+let root: string;
+let dataDir: string;
+let runDir: string;
+
+/** A tiny trained run on the synthetic set, to evaluate. */
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'vit-eval-'));
+  dataDir = join(root, 'data');
+  const data = await loadCifar10(await writeSyntheticCifar10(dataDir, { perBatch: 40, seed: 1 }));
+  const config = ConfigSchema.parse({
+    run_name: 'tiny',
+    checkpoint_dir: root,
+    data: { limit_train: 96, limit_test: 30 },
+    model: { dim: 16, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
+    optimizer: { lr: 1e-2 },
+    train: { epochs: 2, batch_size: 32, eval_batch_size: 40 },
+  });
+  await tf.setBackend('cpu');
+  runDir = await createRunDir(root, 'tiny');
+  await train({ config, data, runDir, backend: 'cpu' });
+});
+
+function evalJson(checkpoint: string) {
+  const run = vit(['eval', '--checkpoint', checkpoint, '--data-dir', dataDir, '--backend', 'cpu', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout);
+}
+
+test('eval of best/ reproduces the val accuracy recorded for it, with per-class accuracy and a confusion matrix', async () => {
+  const rows = await readMetrics(join(runDir, 'metrics.csv'));
+  const best = rows.reduce((a, b) => (b.val_acc > a.val_acc ? b : a));
+  const result = evalJson(join(runDir, 'best'));
+  assert.equal(result.images, 30);
+  assert.ok(Math.abs(result.accuracy - best.val_acc) < 1e-6);
+  assert.equal(Object.keys(result.per_class).length, 10);
+  const confusion: number[][] = result.confusion;
+  assert.equal(confusion.flat().reduce((a, b) => a + b, 0), 30);
+  const diagonal = confusion.reduce((sum, row, i) => sum + row[i], 0);
+  assert.ok(Math.abs(diagonal / 30 - result.accuracy) < 1e-9, 'the diagonal is the correct predictions');
+});
+
+test('--predictions writes index,label,prediction for every test image; the table mode prints the matrix', async () => {
+  const file = join(root, 'predictions.csv');
+  const run = vit(['eval', '--checkpoint', join(runDir, 'best'), '--data-dir', dataDir, '--backend', 'cpu', '--predictions', file]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /accuracy/);
+  assert.match(run.stdout, /confusion matrix/);
+  const lines = (await readFile(file, 'utf8')).trim().split('\n');
+  assert.equal(lines[0], 'index,label,prediction');
+  assert.equal(lines.length, 31);
+  const data = await loadCifar10(join(dataDir, 'cifar-10-batches-bin'));
+  lines.slice(1).forEach((line, i) => {
+    const [index, label, prediction] = line.split(',').map(Number);
+    assert.equal(index, i);
+    assert.equal(label, data.test.labels[i]);
+    assert.ok(prediction >= 0 && prediction < 10);
+  });
+});
+
+test('a missing, corrupt or incompatible checkpoint is one clear error line', async () => {
+  const fails = (checkpoint: string, pattern: RegExp) => {
+    const run = vit(['eval', '--checkpoint', checkpoint, '--data-dir', dataDir, '--backend', 'cpu']);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, pattern);
+  };
+  fails(join(root, 'nowhere'), /not a checkpoint directory/);
+
+  // Copies of last/ to break, so that best/ stays intact for the other tests.
+  const corrupt = join(root, 'corrupt');
+  const incompatible = join(root, 'incompatible');
+  for (const dir of [corrupt, incompatible]) await cp(join(runDir, 'last'), dir, { recursive: true });
+  await truncate(join(corrupt, 'weights.safetensors'), 100);
+  fails(corrupt, /weights\.safetensors/);
+
+  const config = JSON.parse(await readFile(join(incompatible, 'config.json'), 'utf8'));
+  config.model.dim = 24;
+  await writeFile(join(incompatible, 'config.json'), JSON.stringify(config));
+  fails(incompatible, /shape .* expects/);
+});
+
