@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
 import { Command } from 'commander';
 import { writeToString } from 'fast-csv';
@@ -11,7 +12,6 @@ import { selectSplits } from '../data/splits.js';
 import { initParams, paramShapes } from '../model/vit.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
 import { evaluate } from '../train/evaluate.js';
-import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { backendOption, dataDirOption } from './common-options.js';
 import { pct } from './format.js';
