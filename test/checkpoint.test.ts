@@ -23,6 +23,7 @@ function checkpoint(epoch: number, value: number): Checkpoint {
       schedule: { name: 'cosine' },
       early_stopping: { best: 0.5, bestEpoch: 1 },
       best: { monitor: 'val_acc', value: 0.5, epoch: 1 },
+      planned_epochs: null,
     },
     meta: { tool: 'vit', version: '0.0.0', backend: 'cpu', date: '2026-01-01T00:00:00.000Z', metrics: { val_acc: 0.5, val_loss: 1 } },
   };

@@ -38,6 +38,8 @@ export interface TrainingState {
   schedule: unknown;
   early_stopping: unknown;
   best: { monitor: string; value: number; epoch: number } | null;
+  /** The run's length fixed by `train.fit_to_budget` after its first epoch (null: train.epochs). */
+  planned_epochs: number | null;
 }
 // There is no separate RNG state to save: every random draw (shuffle, augmentation, dropout) comes
 // from an Rng seeded by (config.seed, epoch) or (config.seed, global_step), so the counters above

@@ -9,7 +9,7 @@ import { duration, lrText, pct } from './format.js';
  * terminal; a plain line every ~10% otherwise, so CI logs stay readable) and one colored summary
  * line per epoch on stdout.
  */
-export function trainReporter(totalEpochs: number): TrainEvents & { stop(): void } {
+export function trainReporter(): TrainEvents & { stop(): void } {
   const tty = Boolean(process.stderr.isTTY);
   let bar: cliProgress.SingleBar | null = null;
   let lastPlain = -1;
@@ -28,7 +28,7 @@ export function trainReporter(totalEpochs: number): TrainEvents & { stop(): void
       );
     },
     step(p) {
-      const payload = { epochText: `epoch ${p.epoch}/${totalEpochs}`, loss: p.loss.toFixed(4), acc: pct(p.acc), ips: p.imagesPerSecond.toFixed(1), lr: lrText(p.lr) };
+      const payload = { epochText: `epoch ${p.epoch}/${p.epochs}`, loss: p.loss.toFixed(4), acc: pct(p.acc), ips: p.imagesPerSecond.toFixed(1), lr: lrText(p.lr) };
       if (tty) {
         if (!bar) {
           bar = new cliProgress.SingleBar(
@@ -54,12 +54,12 @@ export function trainReporter(totalEpochs: number): TrainEvents & { stop(): void
         }
       }
     },
-    epoch(row: MetricsRow, { best }) {
+    epoch(row: MetricsRow, { best, epochs, planned }) {
       stopBar();
       lastPlain = -1;
       console.log(
         [
-          chalk.bold(`epoch ${String(row.epoch).padStart(String(totalEpochs).length)}/${totalEpochs}`),
+          chalk.bold(`epoch ${String(row.epoch).padStart(String(epochs).length)}/${epochs}`),
           chalk.dim(`lr ${lrText(row.lr)}`),
           `train loss ${row.train_loss.toFixed(4)} acc ${pct(row.train_acc)}`,
           chalk.cyan(`val loss ${row.val_loss.toFixed(4)} acc ${pct(row.val_acc)}`),
@@ -69,6 +69,7 @@ export function trainReporter(totalEpochs: number): TrainEvents & { stop(): void
           .filter(Boolean)
           .join('  '),
       );
+      if (planned) console.log(chalk.dim(`time budget: the first epoch took ${duration(row.elapsed_minutes * 60)}, so this run trains ${epochs} epochs and its schedule ends with them`));
     },
     stop: stopBar,
   };

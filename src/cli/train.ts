@@ -60,7 +60,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       abort.abort();
     };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-    const reporter = trainReporter(config.train.epochs);
+    const reporter = trainReporter();
     try {
       const result = await train({ config, data, runDir, backend: backend.name, resume, events: reporter, signal: abort.signal });
       reporter.stop();

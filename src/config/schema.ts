@@ -111,6 +111,16 @@ const TrainSchema = z.strictObject({
   label_smoothing: z.number().min(0).lt(1).default(0),
   /** End training cleanly (final eval + checkpoint) after this many minutes (null: no limit). */
   max_minutes: z.number().positive().nullable().default(null),
+  /**
+   * With max_minutes: fix the run's length from the first epoch's measured time, so that the LR
+   * schedule ends when the budget does (train.epochs stays the upper bound).
+   */
+  fit_to_budget: z.boolean().default(false),
+  /**
+   * An exponential moving average of the weights (timm's ModelEma): evaluated, checkpointed as the
+   * weights and chosen for best/ when on; null: off. `warmup` ramps the decay up over the first steps.
+   */
+  ema: z.strictObject({ decay: z.number().gt(0).lt(1).default(0.9998), warmup: z.boolean().default(true) }).nullable().default(null),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -132,6 +142,9 @@ export const ConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: 'must be 0 for the plateau schedule' });
   } else if (warmup_epochs >= cfg.train.epochs) {
     ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: `must end before train.epochs (${cfg.train.epochs})` });
+  }
+  if (cfg.train.fit_to_budget && cfg.train.max_minutes === null) {
+    ctx.addIssue({ code: 'custom', path: ['train', 'fit_to_budget'], message: 'needs train.max_minutes (the budget to fit)' });
   }
 });
 

@@ -10,7 +10,9 @@ import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { type Params, initParams, isDecayed } from '../model/vit.js';
 import { VERSION } from '../version.js';
+import { plannedEpochs } from './budget.js';
 import { EarlyStopping } from './early-stopping.js';
+import { Ema } from './ema.js';
 import { evaluate } from './evaluate.js';
 import { MetricsCsv, type MetricsRow } from './metrics-csv.js';
 import { Optimizer } from './optimizer.js';
@@ -22,8 +24,9 @@ export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'inter
 
 export interface TrainEvents {
   start?(info: { runDir: string; epoch: number; stepsPerEpoch: number; trainCount: number; valCount: number; valName: string }): void;
-  step?(p: { epoch: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
-  epoch?(row: MetricsRow, info: { best: boolean }): void;
+  step?(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
+  /** `epochs`: the run's length, which `train.fit_to_budget` may have just fixed (`planned`). */
+  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; planned: boolean }): void;
 }
 
 export interface TrainOptions {
@@ -36,6 +39,8 @@ export interface TrainOptions {
   events?: TrainEvents;
   /** Abort: the current step finishes, `last/` is saved mid-epoch, and the run returns 'interrupted'. */
   signal?: AbortSignal;
+  /** The clock, in milliseconds (tests replace it to make time budgets deterministic). */
+  now?: () => number;
 }
 
 export interface TrainResult {
@@ -66,10 +71,13 @@ class TrainingRun {
   private readonly stepsPerEpoch: number;
   private readonly params: Params;
   private readonly optimizer: Optimizer;
-  private readonly schedule: Schedule;
+  /** The weight average, when train.ema is on: evaluated and saved as the run's weights. */
+  private readonly ema: Ema | null;
+  private schedule: Schedule;
   private readonly stopper: EarlyStopping;
   private state: TrainingState;
   private readonly clockStart: number;
+  private readonly now: () => number;
 
   constructor(private readonly opts: TrainOptions) {
     const cfg = (this.cfg = opts.config);
@@ -78,10 +86,19 @@ class TrainingRun {
     this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
     this.params = initParams(cfg.model, cfg.seed);
     this.optimizer = new Optimizer(this.params, cfg.optimizer, isDecayed);
-    this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, cfg.train.epochs);
+    this.ema = cfg.train.ema ? new Ema(this.params, cfg.train.ema.decay, cfg.train.ema.warmup) : null;
     this.stopper = new EarlyStopping(cfg.early_stopping);
-    this.state = opts.resume ? this.restore(opts.resume) : { ...FRESH_STATE };
-    this.clockStart = performance.now() - this.state.elapsed_seconds * 1000;
+    // Checkpoints written before planned_epochs existed have none: their runs were not planned.
+    this.state = { ...FRESH_STATE, ...opts.resume?.state };
+    this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
+    if (opts.resume) this.restore(opts.resume);
+    this.now = opts.now ?? (() => performance.now());
+    this.clockStart = this.now() - this.state.elapsed_seconds * 1000;
+  }
+
+  /** The run's length: train.epochs, or what fit_to_budget planned after the first epoch. */
+  private epochs(): number {
+    return this.state.planned_epochs ?? this.cfg.train.epochs;
   }
 
   async execute(): Promise<TrainResult> {
@@ -97,8 +114,8 @@ class TrainingRun {
       valName: this.splits.valName,
     });
 
-    for (let epoch = this.state.epoch + 1; epoch <= cfg.train.epochs; epoch++) {
-      const epochStart = performance.now() - (this.state.partial_epoch?.seconds ?? 0) * 1000;
+    for (let epoch = this.state.epoch + 1; epoch <= this.epochs(); epoch++) {
+      const epochStart = this.now() - (this.state.partial_epoch?.seconds ?? 0) * 1000;
       const trained = await this.trainEpoch(epoch, epochStart);
       if (trained.interruptedAt !== null) {
         this.state = { ...this.snapshotState(), step_in_epoch: trained.interruptedAt, partial_epoch: trained.sums };
@@ -106,8 +123,8 @@ class TrainingRun {
         return { reason: 'interrupted', message: `interrupted at epoch ${epoch}, step ${trained.interruptedAt}/${this.stepsPerEpoch}`, state: this.state };
       }
 
-      const trainSeconds = (performance.now() - epochStart) / 1000;
-      const evaluation = await evaluate(this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size);
+      const trainSeconds = (this.now() - epochStart) / 1000;
+      const evaluation = await evaluate(this.ema?.params ?? this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size);
       const metrics = { val_loss: evaluation.loss, val_acc: evaluation.accuracy };
       const { sums } = trained;
       const row: MetricsRow = {
@@ -116,12 +133,14 @@ class TrainingRun {
         train_loss: sums.loss_sum / sums.seen,
         train_acc: sums.correct / sums.seen,
         ...metrics,
-        epoch_seconds: (performance.now() - epochStart) / 1000,
+        epoch_seconds: (this.now() - epochStart) / 1000,
         images_per_second: sums.seen / trainSeconds,
         grad_norm: sums.grad_norm_sum / trained.steps,
         elapsed_minutes: this.elapsedSeconds() / 60,
       };
       this.schedule.onEpochEnd(metrics);
+      const planned = epoch === 1 && cfg.train.fit_to_budget && this.state.planned_epochs === null;
+      if (planned) this.planFromFirstEpoch();
       const verdict = this.stopper.update(metrics, epoch);
       const monitor = cfg.early_stopping.monitor;
       this.state = {
@@ -134,14 +153,32 @@ class TrainingRun {
       await csv.append(row);
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
-      opts.events?.epoch?.(row, { best: verdict.improved });
+      opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), planned });
 
-      if (trained.budgetHit || (this.overBudget() && epoch < cfg.train.epochs)) {
+      if (trained.budgetHit || (this.overBudget() && epoch < this.epochs())) {
         return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };
       }
       if (verdict.stop) return { reason: 'early_stopping', message: verdict.reason ?? 'early stopping', state: this.state };
     }
-    return { reason: 'completed', message: `completed ${cfg.train.epochs} epochs`, state: this.state };
+    return { reason: 'completed', message: `completed ${this.epochs()} epochs`, state: this.state };
+  }
+
+  /**
+   * Fixes the run's length from the first epoch's wall time (see budget.ts) and rebuilds the
+   * schedule for it, keeping the schedule's own state (plateau's counters).
+   */
+  private planFromFirstEpoch(): void {
+    const { cfg } = this;
+    this.state.planned_epochs = plannedEpochs({
+      budgetSeconds: cfg.train.max_minutes! * 60,
+      firstEpochSeconds: this.elapsedSeconds(),
+      maxEpochs: cfg.train.epochs,
+      // The warmup must end before training does (as for train.epochs in the config).
+      minEpochs: Math.floor(cfg.schedule.warmup_epochs) + 1,
+    });
+    const scheduleState = this.schedule.getState();
+    this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
+    this.schedule.setState(scheduleState);
   }
 
   /**
@@ -167,7 +204,7 @@ class TrainingRun {
         continue;
       }
       if (opts.signal?.aborted) {
-        return { sums: { ...sums, seconds: (performance.now() - epochStart) / 1000 }, steps: step, interruptedAt: step, budgetHit: false };
+        return { sums: { ...sums, seconds: (this.now() - epochStart) / 1000 }, steps: step, interruptedAt: step, budgetHit: false };
       }
       const lr = this.schedule.lrAt(this.state.global_step);
       const tensors = toTensors(batch);
@@ -177,6 +214,7 @@ class TrainingRun {
         seed: stepSeed(cfg.seed, this.state.global_step),
       });
       tf.dispose(Object.values(tensors));
+      this.ema?.update(this.params, this.state.global_step + 1);
       if (!Number.isFinite(result.loss)) {
         throw new UserError(
           `loss became ${result.loss} at epoch ${epoch}, step ${step + 1} (lr ${lr.toExponential(2)}); stopped without saving, ` +
@@ -189,9 +227,10 @@ class TrainingRun {
       sums.grad_norm_sum += result.gradNorm;
       this.state.global_step++;
       step++;
-      const seconds = (performance.now() - epochStart) / 1000;
+      const seconds = (this.now() - epochStart) / 1000;
       opts.events?.step?.({
         epoch,
+        epochs: this.epochs(),
         step,
         steps: this.stepsPerEpoch,
         loss: sums.loss_sum / sums.seen,
@@ -216,22 +255,40 @@ class TrainingRun {
     };
   }
 
-  private restore(ckpt: Checkpoint): TrainingState {
-    restoreVariables(this.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
-    const moments = Object.fromEntries(Object.entries(ckpt.optimizer).map(([n, a]) => [n, tf.tensor(a.data, a.shape)]));
+  /**
+   * Loads a checkpoint's weights, optimizer, schedule and early-stopping state. With EMA on, the
+   * saved weights are the average, and the raw training weights sit with the optimizer's moments
+   * as `w/<param>`.
+   */
+  private restore(ckpt: Checkpoint): void {
+    const raw = Object.fromEntries(Object.entries(ckpt.optimizer).filter(([n]) => n.startsWith(RAW_WEIGHTS)).map(([n, a]) => [n.slice(RAW_WEIGHTS.length), a]));
+    if (this.ema) {
+      if (Object.keys(raw).length === 0) {
+        throw new UserError('the checkpoint was saved without train.ema, so its raw training weights are not there to resume with train.ema on');
+      }
+      restoreVariables(this.ema.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
+      restoreVariables(this.params, raw, "the resumed checkpoint's optimizer.safetensors (w/)");
+    } else {
+      restoreVariables(this.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
+    }
+    const moments = Object.fromEntries(
+      Object.entries(ckpt.optimizer).filter(([n]) => !n.startsWith(RAW_WEIGHTS)).map(([n, a]) => [n, tf.tensor(a.data, a.shape)]),
+    );
     this.optimizer.setState({ step: ckpt.state.optimizer_step, tensors: moments });
     tf.dispose(Object.values(moments));
     this.schedule.setState(ckpt.state.schedule);
     this.stopper.setState(ckpt.state.early_stopping);
-    return { ...ckpt.state };
   }
 
   private async save(name: 'last' | 'best', metrics: Record<string, number> | null): Promise<void> {
     const moments = this.optimizer.getState();
     const ckpt: Checkpoint = {
       config: this.cfg,
-      weights: await snapshot(this.params),
-      optimizer: await snapshot(moments.tensors),
+      weights: await snapshot(this.ema?.params ?? this.params),
+      optimizer: {
+        ...(await snapshot(moments.tensors)),
+        ...(this.ema ? await snapshot(Object.fromEntries(Object.entries(this.params).map(([n, w]) => [RAW_WEIGHTS + n, w]))) : {}),
+      },
       state: { ...this.state, optimizer_step: moments.step },
       meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, date: new Date().toISOString(), metrics },
     };
@@ -240,7 +297,7 @@ class TrainingRun {
   }
 
   private elapsedSeconds(): number {
-    return (performance.now() - this.clockStart) / 1000;
+    return (this.now() - this.clockStart) / 1000;
   }
 
   private overBudget(): boolean {
@@ -250,9 +307,13 @@ class TrainingRun {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.ema?.dispose();
     tf.dispose(Object.values(this.params));
   }
 }
+
+/** With EMA on, the raw training weights are saved with the optimizer state under this prefix. */
+const RAW_WEIGHTS = 'w/';
 
 const FRESH_STATE: TrainingState = {
   epoch: 0,
@@ -264,4 +325,5 @@ const FRESH_STATE: TrainingState = {
   schedule: null,
   early_stopping: null,
   best: null,
+  planned_epochs: null,
 };

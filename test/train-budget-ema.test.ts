@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { restoreVariables } from '../src/checkpoint/weights.js';
+import { parseConfig } from '../src/config/load.js';
+import { type Config, ConfigSchema } from '../src/config/schema.js';
+import { type Cifar10, loadCifar10 } from '../src/data/cifar10.js';
+import { selectSplits } from '../src/data/splits.js';
+import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
+import { UserError } from '../src/errors.js';
+import { initParams } from '../src/model/vit.js';
+import { plannedEpochs } from '../src/train/budget.js';
+import { Ema } from '../src/train/ema.js';
+import { evaluate } from '../src/train/evaluate.js';
+import { readMetrics } from '../src/train/metrics-csv.js';
+import { createRunDir } from '../src/train/run-dir.js';
+import { createSchedule } from '../src/train/schedule.js';
+import { type TrainOptions, train } from '../src/train/trainer.js';
+
+let root: string;
+let data: Cifar10;
+
+before(async () => {
+  await tf.setBackend('cpu');
+  root = await mkdtemp(join(tmpdir(), 'vit-budget-'));
+  data = await loadCifar10(await writeSyntheticCifar10(root, { perBatch: 40, seed: 1 }));
+});
+
+/** 96 training images in 3 steps per epoch. */
+function tinyConfig(train: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
+  return ConfigSchema.parse({
+    run_name: 'tiny',
+    checkpoint_dir: root,
+    seed: 5,
+    data: { limit_train: 96, limit_test: 40 },
+    model: { dim: 16, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
+    optimizer: { lr: 1e-2 },
+    schedule: { warmup_epochs: 1, min_lr: 1e-4 },
+    train: { batch_size: 32, eval_batch_size: 40, ...train },
+    early_stopping: { enabled: false },
+    ...extra,
+  });
+}
+
+/** A clock that advances only when a training step ends: `secondsPerStep` each. */
+function stepClock(secondsPerStep: number) {
+  let ms = 0;
+  return { now: () => ms, events: { step: () => void (ms += secondsPerStep * 1000) } };
+}
+
+async function run(config: Config, extra: Partial<TrainOptions> = {}) {
+  const runDir = extra.runDir ?? (await createRunDir(root, 'run'));
+  const result = await train({ config, data, runDir, backend: 'cpu', ...extra });
+  return { runDir, result, rows: await readMetrics(join(runDir, 'metrics.csv')) };
+}
+
+describe('train.fit_to_budget', () => {
+  test('plannedEpochs fits whole epochs into the budget, within [minEpochs, maxEpochs]', () => {
+    assert.equal(plannedEpochs({ budgetSeconds: 3600, firstEpochSeconds: 290, maxEpochs: 100, minEpochs: 2 }), 12);
+    assert.equal(plannedEpochs({ budgetSeconds: 3600, firstEpochSeconds: 290, maxEpochs: 10, minEpochs: 2 }), 10);
+    assert.equal(plannedEpochs({ budgetSeconds: 3600, firstEpochSeconds: 5000, maxEpochs: 10, minEpochs: 2 }), 2);
+  });
+
+  test('is an error without train.max_minutes', () => {
+    assert.throws(
+      () => parseConfig({ train: { fit_to_budget: true } }, 'x.json'),
+      (err: unknown) => err instanceof UserError && /train\.fit_to_budget.*needs train\.max_minutes/.test(err.message),
+    );
+  });
+
+  test('the first epoch fixes the run length, and the cosine schedule ends with it', async () => {
+    // 3 steps of 10 s: a 30 s epoch; a 2-minute budget fits 4 of the 50 epochs asked for.
+    const config = tinyConfig({ epochs: 50, max_minutes: 2, fit_to_budget: true });
+    const planned: number[] = [];
+    const clock = stepClock(10);
+    const { result, rows, runDir } = await run(config, {
+      now: clock.now,
+      events: { ...clock.events, epoch: (_row, info) => void (info.planned && planned.push(info.epochs)) },
+    });
+    assert.equal(result.reason, 'completed');
+    assert.equal(rows.length, 4);
+    assert.deepEqual(planned, [4]);
+    assert.equal((await loadCheckpoint(join(runDir, 'last'))).state.planned_epochs, 4);
+    const schedule = createSchedule(config.schedule, config.optimizer.lr, 3, 4);
+    assert.ok(Math.abs(rows[3].lr / schedule.lrAt(11) - 1) < 1e-6, 'the last row has the last step of a 4-epoch cosine');
+    assert.ok(rows[3].lr < 0.06 * config.optimizer.lr, `annealed: ${rows.map((r) => r.lr)}`);
+  });
+
+  test('a resumed run keeps the plan from its checkpoint rather than measuring again', async () => {
+    const config = tinyConfig({ epochs: 50, max_minutes: 2, fit_to_budget: true });
+    const straight = await run(config, stepClock(10));
+    const controller = new AbortController();
+    const clock = stepClock(10);
+    const first = await run(config, {
+      now: clock.now,
+      signal: controller.signal,
+      events: { ...clock.events, epoch: (row) => void (row.epoch === 2 && controller.abort()) },
+    });
+    assert.equal(first.result.reason, 'interrupted');
+    // The resumed session runs ten times faster; the plan still says 4 epochs.
+    const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), ...stepClock(1) });
+    assert.equal(resumed.result.reason, 'completed');
+    const replayable = (rows: typeof straight.rows) => rows.map(({ epoch, lr, train_loss, val_loss, val_acc }) => ({ epoch, lr, train_loss, val_loss, val_acc }));
+    assert.deepEqual(replayable(resumed.rows), replayable(straight.rows));
+  });
+});
+
+describe('train.ema', () => {
+  test('warm-up ramps the decay up to its setting; the update is d·ema + (1 − d)·w', () => {
+    const params = { w: tf.variable(tf.tensor([1, 2])) };
+    const ema = new Ema(params, 0.999, true);
+    assert.ok(Math.abs(ema.decayAt(1) - (1 - 2 ** (-2 / 3))) < 1e-12);
+    assert.equal(ema.decayAt(1e9), 0.999);
+    assert.equal(new Ema(params, 0.9, false).decayAt(1), 0.9);
+    params.w.assign(tf.tensor([3, 6]));
+    ema.update(params, 1);
+    const d = ema.decayAt(1);
+    const got = ema.params.w.dataSync();
+    [1, 2].forEach((start, i) => assert.ok(Math.abs(got[i] - (d * start + (1 - d) * 3 * start)) < 1e-6));
+    ema.dispose();
+    params.w.dispose();
+  });
+
+  test('the run evaluates and saves the average; resume replays exactly; no tensor is left behind', async () => {
+    const config = tinyConfig({ epochs: 3, ema: { decay: 0.9, warmup: false } });
+    const tensorsBefore = tf.memory().numTensors;
+    const straight = await run(config);
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+
+    const last = await loadCheckpoint(join(straight.runDir, 'last'));
+    assert.ok('w/blocks.0.mlp.fc1.weight' in last.optimizer, 'the raw weights are kept for resuming');
+    assert.notDeepEqual(last.weights['blocks.0.mlp.fc1.weight'].data, last.optimizer['w/blocks.0.mlp.fc1.weight'].data);
+    // What the checkpoint calls its weights is what was evaluated: the recorded val accuracy comes back.
+    const params = initParams(config.model, 0);
+    restoreVariables(params, last.weights, 'last');
+    const evaluation = await evaluate(params, config.model, selectSplits(data, config.data).test, 40);
+    tf.dispose(Object.values(params));
+    assert.equal(Math.fround(evaluation.accuracy), straight.rows[2].val_acc);
+
+    const controller = new AbortController();
+    const first = await run(config, { signal: controller.signal, events: { step: (p) => void (p.epoch === 2 && p.step === 1 && controller.abort()) } });
+    await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')) });
+    assert.deepEqual((await loadCheckpoint(join(first.runDir, 'last'))).weights, last.weights);
+    assert.deepEqual((await readMetrics(join(first.runDir, 'metrics.csv'))).map((r) => r.val_loss), straight.rows.map((r) => r.val_loss));
+  });
+
+  test('resuming a checkpoint saved without EMA with EMA on is a clear error', async () => {
+    const { runDir } = await run(tinyConfig({ epochs: 2 }));
+    const withEma = tinyConfig({ epochs: 3, ema: {} });
+    await assert.rejects(
+      run(withEma, { runDir, resume: await loadCheckpoint(join(runDir, 'last')) }),
+      (err: unknown) => err instanceof UserError && /without train\.ema/.test(err.message),
+    );
+  });
+});
