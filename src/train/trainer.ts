@@ -23,7 +23,8 @@ export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'inter
 export interface TrainEvents {
   start?(info: { runDir: string; epoch: number; stepsPerEpoch: number; trainCount: number; valCount: number; valName: string }): void;
   step?(p: { epoch: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
-  epoch?(row: MetricsRow, info: { best: boolean }): void;
+  /** A returned promise is awaited, so that what it writes (curves.png) is current before the next epoch. */
+  epoch?(row: MetricsRow, info: { best: boolean }): unknown;
 }
 
 export interface TrainOptions {
@@ -134,7 +135,7 @@ class TrainingRun {
       await csv.append(row);
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
-      opts.events?.epoch?.(row, { best: verdict.improved });
+      await opts.events?.epoch?.(row, { best: verdict.improved });
 
       if (trained.budgetHit || (this.overBudget() && epoch < cfg.train.epochs)) {
         return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };
