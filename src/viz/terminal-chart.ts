@@ -9,9 +9,11 @@ export function valAccuracyChart(rows: MetricsRow[], height = 8): string {
   if (rows.length < 2) return '';
   const values = rows.map((r) => 100 * r.val_acc);
   const plot = asciichart.plot(values, { height, format: (x: number) => `${x.toFixed(1).padStart(6)}% ` });
-  const axisIndent = ' '.repeat(9);
-  const first = rows[0].epoch;
-  const last = rows[rows.length - 1].epoch;
-  const axis = `${axisIndent}epoch ${first}${' '.repeat(Math.max(1, values.length - `epoch ${first}`.length - String(last).length))}${last}`;
+  // The first and last epoch numbers, under the chart's first and last columns.
+  const firstColumn = plot.split('\n')[0].search(/[┤┼]/);
+  const first = String(rows[0].epoch);
+  const last = String(rows[rows.length - 1].epoch);
+  const gap = Math.max(1, values.length - first.length - last.length);
+  const axis = `${'epoch'.padStart(firstColumn - 1)} ${first}${' '.repeat(gap)}${last}`;
   return ['val accuracy', plot, axis].join('\n');
 }
