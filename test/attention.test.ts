@@ -10,6 +10,7 @@ import type { ModelConfig } from '../src/config/schema.js';
 import { IMAGE_BYTES } from '../src/data/cifar10.js';
 import { vitAttentionRollout } from '../src/model/token-maps.js';
 import { initParams, type Params, vitForward } from '../src/model/vit.js';
+import { attentionFigure } from '../src/viz/attention-figure.js';
 import { writePng } from '../src/viz/image-io.js';
 import { vit } from './helpers/cli.js';
 import { tinyTrainedRun } from './helpers/tiny-run.js';
@@ -109,4 +110,21 @@ test('vit attention: a bad image or an output that is not .png is one error line
   const svg = vit(['attention', '--checkpoint', best, '--backend', 'cpu', '--out', join(root, 'x.svg'), files[0]]);
   assert.equal(svg.code, 1);
   assert.match(svg.stderr, /x\.svg: expected a file ending in \.png/);
+});
+
+test('the overlay puts the heat where the map is high: red at the attended patch, blue far from it', async () => {
+  const image = { width: 32, height: 32, pixels: new Uint8Array(32 * 32 * 3).fill(128) };
+  const map = Array.from({ length: 16 }, (_, i) => (i === 0 ? 1 : 0));
+  const png = await attentionFigure([{ title: 'corner', image, map }]);
+  // The overlay cell starts right of the 160-pixel input, below the captions and the title.
+  const cell = await sharp(png).extract({ left: 172, top: 54, width: 160, height: 160 }).raw().toBuffer();
+  const at = (x: number, y: number) => Array.from(cell.subarray(3 * (y * 160 + x), 3 * (y * 160 + x) + 3));
+  for (const [x, y] of [[4, 4], [12, 6], [6, 14]]) {
+    const [r, , b] = at(x, y);
+    assert.ok(r > b + 40, `near the attended patch (${x}, ${y}) is red: ${at(x, y)}`);
+  }
+  for (const [x, y] of [[150, 150], [120, 140], [155, 100]]) {
+    const [r, , b] = at(x, y);
+    assert.ok(b > r + 40, `far from it (${x}, ${y}) is blue: ${at(x, y)}`);
+  }
 });

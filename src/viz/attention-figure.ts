@@ -31,14 +31,15 @@ export async function attentionFigure(panels: AttentionPanel[]): Promise<Buffer>
   const heads = panels[0]?.heads?.[0]?.length ?? 0;
   const gridWidth = layers ? GUTTER + heads * (SMALL + GAP) : 0;
   const gridHeight = layers ? TITLE + layers * (SMALL + GAP) : 0;
-  const width = Math.max(GAP + 2 * (CELL + GAP), gridWidth + GAP);
+  const width = Math.max(GAP + 2 * (CELL + GAP) + 20, gridWidth + GAP);
   const blockHeight = TITLE + CELL + GAP + gridHeight;
-  const height = panels.length * blockHeight + GAP;
+  const height = TITLE + panels.length * blockHeight + GAP;
 
   const pieces: OverlayOptions[] = [];
-  const texts: string[] = [];
+  // Column captions once, at the top; the colour scale in words.
+  const texts = [text(GAP, 16, 'model input', 12), text(2 * GAP + CELL, 16, 'attention (blue low, red high)', 12)];
   for (const [p, panel] of panels.entries()) {
-    const top = p * blockHeight + GAP;
+    const top = TITLE + p * blockHeight + GAP;
     texts.push(text(GAP, top + 16, panel.title, 14, 'bold'));
     pieces.push(await placed(await upscaled(panel.image, CELL, 'nearest'), GAP, top + TITLE));
     pieces.push(await placed(await overlay(panel.image, panel.map, CELL, colours), 2 * GAP + CELL, top + TITLE));
@@ -53,7 +54,7 @@ export async function attentionFigure(panels: AttentionPanel[]): Promise<Buffer>
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif">${texts.join('')}</svg>`;
   pieces.push({ input: Buffer.from(svg), left: 0, top: 0 });
-  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(pieces).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(pieces).removeAlpha().png().toBuffer();
 }
 
 async function upscaled(image: RgbImage, size: number, kernel: 'nearest' | 'linear'): Promise<RgbImage> {
@@ -71,7 +72,7 @@ async function overlay(image: RgbImage, map: ArrayLike<number>, size: number, co
   const min = Math.min(...values);
   const range = Math.max(...values) - min || 1;
   const grey = Uint8Array.from(values, (v) => Math.round((255 * (v - min)) / range));
-  const heat = await sharp(grey, { raw: { width: side, height: side, channels: 1 } }).resize(size, size, { kernel: 'linear' }).raw().toBuffer();
+  const heat = await sharp(grey, { raw: { width: side, height: side, channels: 1 } }).resize(size, size, { kernel: 'linear' }).extractChannel(0).raw().toBuffer();
   const base = await upscaled(image, size, 'linear');
   const pixels = new Uint8Array(size * size * 3);
   for (let i = 0; i < size * size; i++) {
@@ -86,13 +87,16 @@ async function placed(image: RgbImage, left: number, top: number): Promise<Overl
   return { input: Buffer.from(image.pixels), raw: { width: image.width, height: image.height, channels: 3 }, left, top };
 }
 
-/** 256 RGB entries of vega's "turbo" scheme (a smooth, perceptually ordered rainbow). */
+/**
+ * 256 RGB entries of vega's "turbo" scheme (a smooth, perceptually ordered rainbow), from 0.1 to
+ * 0.9 of it: its ends are so dark that, blended over an image, they would read as grey.
+ */
 async function turboTable(): Promise<Uint8Array> {
   const { scheme } = await import('vega');
   const interpolate = scheme('turbo') as (t: number) => string;
   const table = new Uint8Array(256 * 3);
   for (let v = 0; v < 256; v++) {
-    const [r, g, b] = (interpolate(v / 255).match(/\d+/g) ?? ['0', '0', '0']).map(Number);
+    const [r, g, b] = (interpolate(0.1 + (0.8 * v) / 255).match(/\d+/g) ?? ['0', '0', '0']).map(Number);
     table.set([r, g, b], 3 * v);
   }
   return table;
