@@ -6,6 +6,9 @@ import { benchCommand } from './cli/bench.js';
 import { dataCommand } from './cli/data.js';
 import { evalCommand } from './cli/eval.js';
 import { exportCommand } from './cli/export.js';
+import { plotCommand } from './cli/plot.js';
+import { predictCommand } from './cli/predict.js';
+import { attentionCommand } from './cli/attention.js';
 import { trainCommand } from './cli/train.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +21,9 @@ const program = new Command('vit')
   .showHelpAfterError()
   .addCommand(trainCommand())
   .addCommand(evalCommand())
+  .addCommand(predictCommand())
+  .addCommand(plotCommand())
+  .addCommand(attentionCommand())
   .addCommand(dataCommand())
   .addCommand(benchCommand())
   .addCommand(backendsCommand())

@@ -13,6 +13,8 @@ import { initParams, paramShapes } from '../model/vit.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
 import { evaluate } from '../train/evaluate.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { confusionSpec } from '../viz/confusion-heatmap.js';
+import { checkChartPath, writeChart } from '../viz/render-chart.js';
 import { backendOption, dataDirOption } from './common-options.js';
 import { pct } from './format.js';
 import { runAction } from './run-action.js';
@@ -24,6 +26,7 @@ interface EvalFlags {
   json?: boolean;
   predictions?: string;
   fullTest?: boolean;
+  plot?: string;
 }
 
 export function evalCommand(): Command {
@@ -34,6 +37,7 @@ export function evalCommand(): Command {
     .addOption(backendOption())
     .option('--json', 'print one JSON object (accuracy, loss, per_class, confusion) instead of tables')
     .option('--predictions <file.csv>', 'write index,label,prediction for every test image')
+    .option('--plot <file>', 'draw the confusion matrix as a labelled heatmap with per-class accuracy (.png or .svg)')
     .option('--full-test', "evaluate all test images even if the run's config limited them (data.limit_test)")
     .action(runAction(runEval));
 }
@@ -43,6 +47,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   const cfg = ckpt.config;
   // Before the backend starts (and prints), so that a mismatch is the only thing the user sees.
   checkShapes(ckpt.weights, paramShapes(cfg.model), `${flags.checkpoint}/weights.safetensors`);
+  if (flags.plot) checkChartPath(flags.plot, '--plot');
   const backend = await useBackend(flags.backend ?? cfg.backend);
   try {
     const data = await loadCifar10(await ensureDataset(flags.dataDir));
@@ -57,6 +62,10 @@ async function runEval(flags: EvalFlags): Promise<void> {
     if (flags.predictions) {
       const rows = Array.from(test.labels, (label, i) => [i, label, result.predictions[i]]);
       await writeFileAtomic(flags.predictions, await writeToString(rows, { headers: ['index', 'label', 'prediction'], includeEndRowDelimiter: true }));
+    }
+    if (flags.plot) {
+      const title = `${flags.checkpoint} (epoch ${ckpt.state.epoch}), ${test.count} test images`;
+      await writeChart(flags.plot, confusionSpec(confusion, data.classes, perClass, result.accuracy, title));
     }
     if (flags.json) {
       const out = {
@@ -76,6 +85,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
     console.log(`${chalk.bold('test')} ${test.count} images: accuracy ${chalk.cyan(pct(result.accuracy))}  loss ${result.loss.toFixed(4)}`);
     console.log(renderConfusion(confusion, data.classes, perClass));
     if (flags.predictions) console.log(chalk.dim(`predictions written to ${flags.predictions}`));
+    if (flags.plot) console.log(chalk.dim(`confusion heatmap written to ${flags.plot}`));
   } finally {
     backend.dispose();
   }

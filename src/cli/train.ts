@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
@@ -12,9 +12,10 @@ import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
 import { countParams, paramShapes } from '../model/vit.js';
 import { createRunDir } from '../train/run-dir.js';
-import { train } from '../train/trainer.js';
+import { type TrainEvents, train } from '../train/trainer.js';
 import { backendOption, dataDirOption, setOption } from './common-options.js';
 import { runAction } from './run-action.js';
+import { printValAccuracyChart, writeRunCurves } from './train-curves.js';
 import { trainReporter } from './train-reporter.js';
 
 interface TrainFlags {
@@ -62,7 +63,14 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     const reporter = trainReporter();
     try {
-      const result = await train({ config, data, runDir, backend: backend.name, resume, events: reporter, signal: abort.signal });
+      const events: TrainEvents = {
+        ...reporter,
+        async epoch(row, info) {
+          reporter.epoch?.(row, info);
+          await writeRunCurves(runDir, basename(runDir));
+        },
+      };
+      const result = await train({ config, data, runDir, backend: backend.name, resume, events, signal: abort.signal });
       reporter.stop();
       const best = result.state.best;
       const bestText = best ? `best ${best.monitor} ${best.value.toFixed(4)} at epoch ${best.epoch} (${join(runDir, 'best')})` : 'no best checkpoint';
@@ -73,6 +81,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         return;
       }
       console.log(`${chalk.green('done')}: ${result.message}; ${bestText}`);
+      await printValAccuracyChart(runDir);
       console.log(`evaluate with: vit eval --checkpoint ${join(runDir, 'best')}`);
     } finally {
       reporter.stop();

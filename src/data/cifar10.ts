@@ -12,6 +12,8 @@ export const CHANNELS = 3;
 export const IMAGE_BYTES = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
 export const RECORD_BYTES = 1 + IMAGE_BYTES;
 export const NUM_CLASSES = 10;
+/** The class names, by label, as batches.meta.txt lists them. */
+export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export const DATASET_DIR = 'cifar-10-batches-bin';
 export const TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);

@@ -1,9 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
-import { DATASET_DIR, IMAGE_SIZE, META_FILE, NUM_CLASSES, RECORD_BYTES, TEST_FILE, TRAIN_FILES } from './cifar10.js';
-
-const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+import { CLASS_NAMES, DATASET_DIR, IMAGE_SIZE, META_FILE, NUM_CLASSES, RECORD_BYTES, TEST_FILE, TRAIN_FILES } from './cifar10.js';
 
 /** One clearly distinct colour per class (Sasha Trubetskoy's list of 20 distinct colours). */
 const CLASS_COLOURS = [

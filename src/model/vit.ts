@@ -17,12 +17,14 @@ export { countParams, forwardFlops } from './size.js';
  *
  * Input is NHWC [b, image_size, image_size, 3]; output is logits [b, num_classes].
  * When training, every dropout mask is drawn from `seed`, so a replayed step is identical.
+ * `captureAttention` (evaluation only) receives each block's attention probabilities
+ * [b, heads, tokens, tokens], kept out of the pass's tidy: the caller disposes them.
  */
 export function vitForward(
   params: Params,
   cfg: ModelConfig,
   images: tf.Tensor4D,
-  opts: { training: boolean; seed?: number },
+  opts: { training: boolean; seed?: number; captureAttention?: tf.Tensor[] },
 ): tf.Tensor2D {
   const [b, height, width, channels] = images.shape;
   if (height !== cfg.image_size || width !== cfg.image_size || channels !== CHANNELS) {
@@ -42,7 +44,7 @@ export function vitForward(
       // Stochastic depth drops a whole residual branch per sample: mask shape [b, 1, 1].
       const dropPath = (branch: tf.Tensor) => dropout(branch, dropPathRate(cfg, i), [b, 1, 1]);
       const attnIn = layerNorm(x, block('attn.norm.weight'), block('attn.norm.bias'));
-      x = residualAdd(x, dropPath(attention(attnIn, block, cfg, dropout)));
+      x = residualAdd(x, dropPath(attention(attnIn, block, cfg, dropout, opts.captureAttention)));
       const mlpIn = layerNorm(x, block('mlp.norm.weight'), block('mlp.norm.bias'));
       x = residualAdd(x, dropPath(mlp(mlpIn, block, cfg, dropout)));
     }
@@ -71,7 +73,13 @@ type Dropout = (x: tf.Tensor, rate: number, noiseShape?: number[]) => tf.Tensor;
  * Multi-head self-attention: softmax(q·kᵀ / √dim_head) · v per head, heads concatenated, projected.
  * The output projection is always there (vit-pytorch drops it when heads = 1 and dim_head = dim).
  */
-function attention(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelConfig, dropout: Dropout): tf.Tensor {
+function attention(
+  x: tf.Tensor,
+  w: (name: string) => tf.Variable,
+  cfg: ModelConfig,
+  dropout: Dropout,
+  capture?: tf.Tensor[],
+): tf.Tensor {
   const h = cfg.heads;
   // The fused projection's output splits into q | k | v; splitting its weight's columns instead,
   // x·[Wq Wk Wv] = [x·Wq x·Wk x·Wv], is the same and avoids wasm's slow split of a large tensor.
@@ -82,7 +90,9 @@ function attention(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelCon
   const keysT = rearrange(linear(x, wk), 'b n (h d) -> b h d n', { h });
   const values = rearrange(linear(x, wv), 'b n (h d) -> b h n d', { h });
 
-  const attn = dropout(tf.softmax(tf.matMul(queries, keysT)), cfg.attn_dropout);
+  const probabilities = tf.softmax(tf.matMul(queries, keysT));
+  if (capture) capture.push(tf.keep(probabilities));
+  const attn = dropout(probabilities, cfg.attn_dropout);
   const out = rearrange(tf.matMul(attn, values), 'b h n d -> b n (h d)');
   return dropout(linear(out, w('attn.out.weight'), w('attn.out.bias')), cfg.dropout);
 }

@@ -25,8 +25,11 @@ export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'inter
 export interface TrainEvents {
   start?(info: { runDir: string; epoch: number; stepsPerEpoch: number; trainCount: number; valCount: number; valName: string }): void;
   step?(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
-  /** `epochs`: the run's length, which `train.fit_to_budget` may have just fixed (`planned`). */
-  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; planned: boolean }): void;
+  /**
+   * `epochs`: the run's length, which `train.fit_to_budget` may have just fixed (`planned`).
+   * A returned promise is awaited, so that what it writes (curves.png) is current before the next epoch.
+   */
+  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; planned: boolean }): unknown;
 }
 
 export interface TrainOptions {
@@ -153,7 +156,7 @@ class TrainingRun {
       await csv.append(row);
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
-      opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), planned });
+      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), planned });
 
       if (trained.budgetHit || (this.overBudget() && epoch < this.epochs())) {
         return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };

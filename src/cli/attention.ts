@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs';
+import chalk from 'chalk';
+import { Command } from 'commander';
+import { basename, extname } from 'node:path';
+import type { BackendName, ModelConfig } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import { type TokenMapper, vitAttentionRollout } from '../model/token-maps.js';
+import { vitForward } from '../model/vit.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { type AttentionPanel, attentionFigure } from '../viz/attention-figure.js';
+import { backendOption } from './common-options.js';
+import { imagesAsSplit, loadInferenceModel, mapBatches, readImages } from './inference.js';
+import { runAction } from './run-action.js';
+
+interface AttentionFlags {
+  checkpoint: string;
+  out: string;
+  layers?: boolean;
+  backend?: BackendName;
+}
+
+export function attentionCommand(): Command {
+  return new Command('attention')
+    .description("draw where the model looks: each image beside its attention rollout from the cls token, as a heatmap")
+    .argument('<image...>', 'PNG or JPEG files, any size (centre-cropped to a square and resized to 32×32)')
+    .requiredOption('--checkpoint <dir>', 'checkpoint directory, e.g. checkpoints/smoke/best')
+    .requiredOption('--out <file.png>', 'the PNG to write')
+    .option('--layers', 'also draw every layer\'s and head\'s attention from the cls token, as a grid')
+    .addOption(backendOption())
+    .addHelpText('after', '\nExample:\n  vit attention --checkpoint checkpoints/cpu-1h/best cat.png ship.jpg --out attention.png --layers')
+    .action(runAction(runAttention));
+}
+
+/** The one family-specific piece: a map over the token grid per image (see model/token-maps.ts). */
+function tokenMapperFor(_cfg: ModelConfig): TokenMapper {
+  return vitAttentionRollout;
+}
+
+async function runAttention(files: string[], flags: AttentionFlags): Promise<void> {
+  if (extname(flags.out).toLowerCase() !== '.png') throw new UserError(`--out ${flags.out}: expected a file ending in .png`);
+  const images = await readImages(files);
+  const model = await loadInferenceModel(flags.checkpoint, flags.backend);
+  const mapper = tokenMapperFor(model.cfg);
+  let results: { weights: number[][]; heads: number[][][][] | null; probabilities: number[][] }[];
+  try {
+    results = (await mapBatches<number[][] | number[][][][]>(imagesAsSplit(images), 16, (x) => {
+      const { weights, heads } = mapper(model.params, model.cfg, x);
+      const probabilities = tf.softmax(vitForward(model.params, model.cfg, x, { training: false }));
+      return heads ? [weights, probabilities, heads] : [weights, probabilities];
+    })).map(([weights, probabilities, heads]) => ({
+      weights: weights as number[][],
+      probabilities: probabilities as number[][],
+      heads: (heads as number[][][][] | undefined) ?? null,
+    }));
+  } finally {
+    model.dispose();
+  }
+  const weights = results.flatMap((r) => r.weights);
+  const probabilities = results.flatMap((r) => r.probabilities);
+  const heads = results.flatMap((r) => r.heads ?? []);
+  const panels: AttentionPanel[] = files.map((file, i) => {
+    const best = probabilities[i].indexOf(Math.max(...probabilities[i]));
+    return {
+      title: `${shorten(basename(file), 24)}: ${model.classes[best]} ${(100 * probabilities[i][best]).toFixed(1)}%`,
+      image: images[i],
+      map: weights[i],
+      heads: flags.layers && heads.length ? heads[i] : undefined,
+    };
+  });
+  await writeFileAtomic(flags.out, await attentionFigure(panels));
+  console.log(`${chalk.bold('attention')} of ${files.length} image${files.length === 1 ? '' : 's'} written to ${flags.out}`);
+}
+
+function shorten(name: string, max: number): string {
+  return name.length <= max ? name : `${name.slice(0, max - 1)}…`;
+}

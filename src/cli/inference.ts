@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ActiveBackend, useBackend } from '../backend/index.js';
+import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { restoreVariables } from '../checkpoint/weights.js';
+import type { BackendName, ModelConfig } from '../config/schema.js';
+import { evalBatches, toTensors } from '../data/batches.js';
+import { CLASS_NAMES, IMAGE_BYTES, IMAGE_SIZE, type Split } from '../data/cifar10.js';
+import { UserError } from '../errors.js';
+import { type Params, initParams, paramShapes, vitForward } from '../model/vit.js';
+import { type RgbImage, readImageRgb } from '../viz/image-io.js';
+
+/** A checkpoint's model, loaded on a backend, for running on the user's own images. */
+export interface InferenceModel {
+  cfg: ModelConfig;
+  params: Params;
+  classes: string[];
+  backend: ActiveBackend;
+  dispose(): void;
+}
+
+export async function loadInferenceModel(checkpoint: string, backendFlag?: BackendName): Promise<InferenceModel> {
+  const ckpt = await loadCheckpoint(checkpoint);
+  const cfg = ckpt.config.model;
+  // Before the backend starts (and prints), so that a mismatch is the only thing the user sees.
+  checkShapes(ckpt.weights, paramShapes(cfg), `${checkpoint}/weights.safetensors`);
+  if (cfg.image_size !== IMAGE_SIZE) throw new UserError(`${checkpoint}/config.json: model.image_size ${cfg.image_size} is not CIFAR-10's ${IMAGE_SIZE}`);
+  const backend = await useBackend(backendFlag ?? ckpt.config.backend);
+  const params = initParams(cfg, ckpt.config.seed);
+  restoreVariables(params, ckpt.weights, `${checkpoint}/weights.safetensors`);
+  const classes = Array.from({ length: cfg.num_classes }, (_, i) => (cfg.num_classes === CLASS_NAMES.length ? CLASS_NAMES[i] : `class ${i}`));
+  return {
+    cfg,
+    params,
+    classes,
+    backend,
+    dispose() {
+      tf.dispose(Object.values(params));
+      backend.dispose();
+    },
+  };
+}
+
+/** Decodes every image (all of them, so that a bad file fails before any compute) as 32×32 RGB. */
+export async function readImages(paths: string[]): Promise<RgbImage[]> {
+  const images: RgbImage[] = [];
+  for (const path of paths) images.push(await readImageRgb(path, IMAGE_SIZE));
+  return images;
+}
+
+/**
+ * The images as a split, so that they go through exactly the data path `vit eval` uses
+ * (evalBatches: the same normalization table, the same NHWC layout).
+ */
+export function imagesAsSplit(images: RgbImage[]): Split {
+  const pixels = new Uint8Array(images.length * IMAGE_BYTES);
+  images.forEach((image, i) => pixels.set(image.pixels, i * IMAGE_BYTES));
+  return { images: pixels, labels: new Uint8Array(images.length), count: images.length };
+}
+
+/**
+ * Runs `fn` on each evaluation batch of `split` (normalized images [b, 32, 32, 3]) and returns the
+ * per-batch results in order; `fn` runs inside tf.tidy and returns plain arrays.
+ */
+export async function mapBatches<T>(split: Split, batchSize: number, fn: (x: tf.Tensor4D) => tf.Tensor[]): Promise<T[][]> {
+  const results: T[][] = [];
+  for (const batch of evalBatches(split, batchSize)) {
+    const { x, y } = toTensors(batch);
+    const outputs = tf.tidy(() => fn(x));
+    results.push((await Promise.all(outputs.map((t) => t.array()))) as T[]);
+    tf.dispose([x, y, ...outputs]);
+  }
+  return results;
+}
+
+/** Class probabilities [images][classes], the softmax of the model's logits in evaluation mode. */
+export async function classProbabilities(model: InferenceModel, split: Split, batchSize = 64): Promise<number[][]> {
+  const batches = await mapBatches<number[][]>(split, batchSize, (x) => [tf.softmax(vitForward(model.params, model.cfg, x, { training: false }))]);
+  return batches.flatMap(([probabilities]) => probabilities);
+}
