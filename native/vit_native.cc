@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,33 @@ double numberArg(napi_env env, napi_value value) {
   double x = 0;
   napi_get_value_double(env, value, &x);
   return x;
+}
+
+// f(slot, begin, end) over [0, n) in one contiguous slice per core (slot = 0, 1, … numbers the
+// slices, for per-thread scratch), on new threads: creating one costs ~20-50 µs, so work below
+// `minPerThread` items a thread stays on the calling thread. Returns the number of slices.
+size_t cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+template <typename F>
+size_t parallelSlices(size_t n, size_t minPerThread, F f) {
+  const size_t threads = std::min(cores(), std::max<size_t>(1, n / std::max<size_t>(1, minPerThread)));
+  if (threads <= 1) {
+    f(0, 0, n);
+    return 1;
+  }
+  std::vector<std::thread> others;
+  const size_t slice = (n + threads - 1) / threads;
+  size_t slot = 1;
+  for (size_t begin = slice; begin < n; begin += slice) others.emplace_back(f, slot++, begin, std::min(n, begin + slice));
+  f(0, 0, std::min(n, slice));
+  for (auto& t : others) t.join();
+  return slot;
+}
+
+// f(begin, end) over [0, n), split as parallelSlices does.
+template <typename F>
+void parallelFor(size_t n, size_t minPerThread, F f) {
+  parallelSlices(n, minPerThread, [&f](size_t, size_t begin, size_t end) { f(begin, end); });
 }
 
 // sgemmBatched(heap, aByteOffset, bByteOffset, outByteOffset, batch, m, n, k, transposeA,
@@ -70,23 +98,19 @@ napi_value SgemmBatched(napi_env env, napi_callback_info info) {
   // Leading dimensions of the stored (untransposed) row-major matrices.
   const int lda = transposeA ? m : k;
   const int ldb = transposeB ? k : n;
-  for (int i = 0; i < batch; i++) {
-    sgemm(kRowMajor, transposeA ? kTrans : kNoTrans, transposeB ? kTrans : kNoTrans, m, n, k, 1.0f, a + i * strideA, lda,
-          b + i * strideB, ldb, 0.0f, out + static_cast<size_t>(i) * m * n, n);
-  }
+  auto product = [=](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+      sgemm(kRowMajor, transposeA ? kTrans : kNoTrans, transposeB ? kTrans : kNoTrans, m, n, k, 1.0f, a + i * strideA,
+            lda, b + i * strideB, ldb, 0.0f, out + i * m * n, n);
+    }
+  };
+  // OpenBLAS runs a product below 4·65536 multiply-adds on the calling thread alone (its
+  // GEMM_MULTITHREAD_THRESHOLD): the attention's per-head products. Those run in parallel over
+  // the batch instead, one OpenBLAS call per thread; larger ones use OpenBLAS's own threads.
+  const bool small = static_cast<double>(m) * n * k < 4 * 65536.0;
+  if (small && batch > 1) parallelFor(static_cast<size_t>(batch), 1, product);
+  else product(0, static_cast<size_t>(batch));
   return nullptr;
-}
-
-// f(begin, end) over [0, n) in one contiguous slice per core.
-template <typename F>
-void parallelFor(size_t n, F f) {
-  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  if (n < 65536 || cores == 1) return f(0, n);
-  std::vector<std::thread> others;
-  const size_t slice = (n + cores - 1) / cores;
-  for (size_t begin = slice; begin < n; begin += slice) others.emplace_back(f, begin, std::min(n, begin + slice));
-  f(0, slice);
-  for (auto& t : others) t.join();
 }
 
 float* floatsAt(napi_env env, napi_value heap, napi_value byteOffset) {
@@ -96,7 +120,23 @@ float* floatsAt(napi_env env, napi_value heap, napi_value byteOffset) {
   return reinterpret_cast<float*>(static_cast<uint8_t*>(base) + static_cast<size_t>(numberArg(env, byteOffset)));
 }
 
+constexpr size_t kElementsPerThread = 32768;
 constexpr float kInvSqrt2 = 0.70710678118654752f;
+
+// e^x as 2^n · e^r with n = round(x / ln 2), |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial
+// (relative error < 2e-7), 2^n built in the exponent bits. Unlike std::exp (a libm call) the
+// compiler vectorizes loops over it. Inputs below -87 give 0 (as float32's e^x underflows).
+inline float expApprox(float x) {
+  x = std::min(88.0f, std::max(-87.0f, x));
+  // Round to nearest by adding and subtracting 1.5·2^23 (vectorizes where nearbyint may not).
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 // erf by Abramowitz & Stegun 7.1.26: |error| ≤ 1.5e-7, float32's own resolution near 1, for one
@@ -105,7 +145,7 @@ inline float erfApprox(float x) {
   const float ax = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * ax);
   const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  return std::copysign(1.0f - poly * std::exp(-ax * ax), x);
+  return std::copysign(1.0f - poly * expApprox(-ax * ax), x);
 }
 
 // gelu(heap, xOffset, outOffset, n): out = x · Φ(x), Φ(x) = (1 + erf(x/√2)) / 2.
@@ -115,7 +155,7 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
   const float* x = floatsAt(env, args[0], args[1]);
   float* out = floatsAt(env, args[0], args[2]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[3])), [=](size_t begin, size_t end) {
+  parallelFor(static_cast<size_t>(numberArg(env, args[3])), kElementsPerThread, [=](size_t begin, size_t end) {
     for (size_t i = begin; i < end; i++) out[i] = 0.5f * x[i] * (1.0f + erfApprox(x[i] * kInvSqrt2));
   });
   return nullptr;
@@ -129,13 +169,103 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   const float* x = floatsAt(env, args[0], args[1]);
   const float* dy = floatsAt(env, args[0], args[2]);
   float* out = floatsAt(env, args[0], args[3]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[4])), [=](size_t begin, size_t end) {
+  parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerThread, [=](size_t begin, size_t end) {
     for (size_t i = begin; i < end; i++) {
       const float cdf = 0.5f * (1.0f + erfApprox(x[i] * kInvSqrt2));
-      const float density = kInvSqrt2Pi * std::exp(-0.5f * x[i] * x[i]);
+      const float density = kInvSqrt2Pi * expApprox(-0.5f * x[i] * x[i]);
       out[i] = dy[i] * (cdf + x[i] * density);
     }
   });
+  return nullptr;
+}
+
+// layerNorm(heap, xOffset, weightOffset, biasOffset, outOffset, normalizedOffset, invStdOffset,
+//           rows, dim, eps): per row of x [rows, dim], x̂ = (x − mean) · invStd with
+// invStd = 1/√(var + eps), out = x̂ · weight + bias; x̂ and invStd are kept for the gradient.
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* x = floatsAt(env, args[0], args[1]);
+  const float* weight = floatsAt(env, args[0], args[2]);
+  const float* bias = floatsAt(env, args[0], args[3]);
+  float* out = floatsAt(env, args[0], args[4]);
+  float* normalized = floatsAt(env, args[0], args[5]);
+  float* invStd = floatsAt(env, args[0], args[6]);
+  const auto rows = static_cast<size_t>(numberArg(env, args[7]));
+  const auto dim = static_cast<size_t>(numberArg(env, args[8]));
+  const auto eps = static_cast<float>(numberArg(env, args[9]));
+  parallelFor(rows, kElementsPerThread / std::max<size_t>(1, dim), [=](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      const float* xr = x + r * dim;
+      float* nr = normalized + r * dim;
+      float* yr = out + r * dim;
+      float sum = 0;
+      for (size_t j = 0; j < dim; j++) sum += xr[j];
+      const float mean = sum / dim;
+      float squares = 0;
+      for (size_t j = 0; j < dim; j++) squares += (xr[j] - mean) * (xr[j] - mean);
+      const float inv = 1.0f / std::sqrt(squares / dim + eps);
+      invStd[r] = inv;
+      for (size_t j = 0; j < dim; j++) {
+        nr[j] = (xr[j] - mean) * inv;
+        yr[j] = nr[j] * weight[j] + bias[j];
+      }
+    }
+  });
+  return nullptr;
+}
+
+// layerNormGrad(heap, dyOffset, normalizedOffset, invStdOffset, weightOffset, dxOffset,
+//               dWeightOffset, dBiasOffset, rows, dim): with g = dy · weight per row,
+// dx = (g − mean(g) − x̂ · mean(g · x̂)) · invStd; dWeight = Σ_rows dy · x̂, dBias = Σ_rows dy
+// (each thread sums its own rows, then the threads' sums are added).
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* dy = floatsAt(env, args[0], args[1]);
+  const float* normalized = floatsAt(env, args[0], args[2]);
+  const float* invStd = floatsAt(env, args[0], args[3]);
+  const float* weight = floatsAt(env, args[0], args[4]);
+  float* dx = floatsAt(env, args[0], args[5]);
+  float* dWeight = floatsAt(env, args[0], args[6]);
+  float* dBias = floatsAt(env, args[0], args[7]);
+  const auto rows = static_cast<size_t>(numberArg(env, args[8]));
+  const auto dim = static_cast<size_t>(numberArg(env, args[9]));
+  // Per slice: dim sums for dWeight, dim for dBias, dim floats of g.
+  std::vector<float> scratch(3 * dim * cores(), 0.0f);
+  float* scratchBase = scratch.data();
+  const size_t slices = parallelSlices(rows, kElementsPerThread / std::max<size_t>(1, dim), [=](size_t slot, size_t begin, size_t end) {
+    float* sumDyX = scratchBase + 3 * dim * slot;
+    float* sumDy = sumDyX + dim;
+    float* g = sumDy + dim;
+    for (size_t r = begin; r < end; r++) {
+      const float* dyr = dy + r * dim;
+      const float* nr = normalized + r * dim;
+      float* dxr = dx + r * dim;
+      float meanG = 0, meanGX = 0;
+      for (size_t j = 0; j < dim; j++) {
+        g[j] = dyr[j] * weight[j];
+        meanG += g[j];
+        meanGX += g[j] * nr[j];
+        sumDyX[j] += dyr[j] * nr[j];
+        sumDy[j] += dyr[j];
+      }
+      meanG /= dim;
+      meanGX /= dim;
+      for (size_t j = 0; j < dim; j++) dxr[j] = (g[j] - meanG - nr[j] * meanGX) * invStd[r];
+    }
+  });
+  for (size_t j = 0; j < dim; j++) {
+    float w = 0, b = 0;
+    for (size_t slot = 0; slot < slices; slot++) {
+      w += scratch[3 * dim * slot + j];
+      b += scratch[3 * dim * slot + dim + j];
+    }
+    dWeight[j] = w;
+    dBias[j] = b;
+  }
   return nullptr;
 }
 
@@ -155,6 +285,8 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "sgemmBatched", SgemmBatched);
   exportFunction(env, exports, "gelu", Gelu);
   exportFunction(env, exports, "geluGrad", GeluGrad);
+  exportFunction(env, exports, "layerNorm", LayerNorm);
+  exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
   return exports;
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { GELU, GELU_GRAD } from '../model/fused-kernels.js';
+import { GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
@@ -29,6 +29,30 @@ interface NativeAddon {
   ): void;
   gelu(heap: ArrayBuffer, xOffset: number, outOffset: number, size: number): void;
   geluGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, outOffset: number, size: number): void;
+  layerNorm(
+    heap: ArrayBuffer,
+    xOffset: number,
+    weightOffset: number,
+    biasOffset: number,
+    outOffset: number,
+    normalizedOffset: number,
+    invStdOffset: number,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  layerNormGrad(
+    heap: ArrayBuffer,
+    dyOffset: number,
+    normalizedOffset: number,
+    invStdOffset: number,
+    weightOffset: number,
+    dxOffset: number,
+    dWeightOffset: number,
+    dBiasOffset: number,
+    rows: number,
+    dim: number,
+  ): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -79,6 +103,36 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
         tf.util.sizeFromShape(x.shape),
       ),
     );
+    registerNative(LAYER_NORM, ({ x, weight, bias }, attrs, backend) => {
+      const dim = x.shape[x.shape.length - 1];
+      const outputs = [
+        backend.makeOutput(x.shape, 'float32'),
+        backend.makeOutput(x.shape, 'float32'),
+        backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32'),
+      ];
+      const [out, normalized, invStd] = outputs;
+      const rows = tf.util.sizeFromShape(x.shape) / Math.max(dim, 1);
+      if (rows * dim === 0) return outputs;
+      const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+      native.layerNorm(heapOf(backend), at(x), at(weight), at(bias), at(out), at(normalized), at(invStd), rows, dim, attrs.eps as number);
+      return outputs;
+    });
+    registerNative(LAYER_NORM_GRAD, ({ dy, normalized, invStd, weight }, _attrs, backend) => {
+      const dim = weight.shape[0];
+      const outputs = [backend.makeOutput(dy.shape, 'float32'), backend.makeOutput([dim], 'float32'), backend.makeOutput([dim], 'float32')];
+      const [dx, dWeight, dBias] = outputs;
+      const rows = tf.util.sizeFromShape(dy.shape) / Math.max(dim, 1);
+      if (dim === 0) return outputs;
+      const heap = heapOf(backend); // after the last makeOutput, which may grow the heap
+      // With no rows, the parameter gradients are sums of nothing: zeros.
+      if (rows === 0) {
+        for (const t of [dWeight, dBias]) new Float32Array(heap, backend.getMemoryOffset(t.dataId), dim).fill(0);
+        return outputs;
+      }
+      const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+      native.layerNormGrad(heap, at(dy), at(normalized), at(invStd), at(weight), at(dx), at(dWeight), at(dBias), rows, dim);
+      return outputs;
+    });
     status = { installed: true, reason: '' };
   }
   return status;
@@ -94,6 +148,16 @@ function registerElementwise(
     compute(inputs, backend, out);
     return out;
   };
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+/** A float32 kernel with any number of outputs, made with backend.makeOutput. */
+function registerNative(
+  kernelName: string,
+  compute: (inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>, backend: WasmBackend) => tf.TensorInfo[],
+): void {
+  const kernelFunc = ({ inputs, attrs, backend }: { inputs: Record<string, tf.TensorInfo>; attrs: Record<string, unknown>; backend: WasmBackend }) =>
+    compute(inputs, attrs, backend);
   tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }
 
