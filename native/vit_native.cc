@@ -19,6 +19,10 @@ enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112 };
 using Sgemm = void (*)(int order, int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda,
                        const float* b, int ldb, float beta, float* c, int ldc);
 Sgemm sgemm = nullptr;
+// Optional (OpenBLAS exports both): the attention kernel runs one small product per thread and
+// keeps OpenBLAS from starting its own threads inside them.
+int (*getBlasThreads)() = nullptr;
+void (*setBlasThreads)(int) = nullptr;
 std::string loadError;
 
 void loadOpenBlas() {
@@ -30,6 +34,8 @@ void loadOpenBlas() {
   }
   sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
   if (sgemm == nullptr) loadError = "libopenblas.so.0 has no cblas_sgemm";
+  getBlasThreads = reinterpret_cast<int (*)()>(dlsym(lib, "openblas_get_num_threads"));
+  setBlasThreads = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
 }
 
 double numberArg(napi_env env, napi_value value) {
@@ -281,6 +287,121 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// While alive, OpenBLAS runs each product on its calling thread (ours run several at once).
+struct SingleThreadedBlas {
+  int saved = 0;
+  SingleThreadedBlas() {
+    if (getBlasThreads != nullptr && setBlasThreads != nullptr) {
+      saved = getBlasThreads();
+      setBlasThreads(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    if (saved > 0) setBlasThreads(saved);
+  }
+};
+
+// The shapes of one attention call: qkv [batch, n, 3·heads·d] holds q | k | v, each (heads d);
+// out and its gradient are [batch, n, heads·d]; probs [batch, heads, n, n].
+struct AttentionShape {
+  size_t batch, heads, n, d;
+  size_t qkvRow() const { return 3 * heads * d; }
+  size_t outRow() const { return heads * d; }
+  // Offsets of head h of sample b's q (k and v follow at + heads·d and + 2·heads·d), out, probs.
+  size_t qkvAt(size_t b, size_t h) const { return b * n * qkvRow() + h * d; }
+  size_t outAt(size_t b, size_t h) const { return b * n * outRow() + h * d; }
+  size_t probsAt(size_t b, size_t h) const { return (b * heads + h) * n * n; }
+};
+
+AttentionShape attentionShape(napi_env env, napi_value* args) {
+  return {static_cast<size_t>(numberArg(env, args[0])), static_cast<size_t>(numberArg(env, args[1])),
+          static_cast<size_t>(numberArg(env, args[2])), static_cast<size_t>(numberArg(env, args[3]))};
+}
+
+// attention(heap, qkvOffset, outOffset, probsOffset, batch, heads, n, d, scale): per (sample, head),
+// in parallel, probs = softmax(scale · q·kᵀ) over each row, out = probs · v. q, k, v are read in
+// place from qkv and out written in place (strided products), so nothing is split or transposed.
+napi_value Attention(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value args[9];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* qkv = floatsAt(env, args[0], args[1]);
+  float* out = floatsAt(env, args[0], args[2]);
+  float* probs = floatsAt(env, args[0], args[3]);
+  const AttentionShape s = attentionShape(env, args + 4);
+  const auto scale = static_cast<float>(numberArg(env, args[8]));
+  const int n = static_cast<int>(s.n), d = static_cast<int>(s.d);
+  const int ld = static_cast<int>(s.qkvRow()), ldOut = static_cast<int>(s.outRow());
+  SingleThreadedBlas single;
+  parallelFor(s.batch * s.heads, 1, [&](size_t begin, size_t end) {
+    for (size_t task = begin; task < end; task++) {
+      const size_t b = task / s.heads, h = task % s.heads;
+      const float* q = qkv + s.qkvAt(b, h);
+      const float* k = q + s.outRow();
+      const float* v = k + s.outRow();
+      float* p = probs + s.probsAt(b, h);
+      sgemm(kRowMajor, kNoTrans, kTrans, n, n, d, scale, q, ld, k, ld, 0.0f, p, n);
+      for (int i = 0; i < n; i++) {
+        float* row = p + static_cast<size_t>(i) * n;
+        float max = row[0];
+        for (int j = 1; j < n; j++) max = row[j] > max ? row[j] : max;
+        for (int j = 0; j < n; j++) row[j] = expApprox(row[j] - max);
+        float sum = 0;
+        for (int j = 0; j < n; j++) sum += row[j];
+        const float inv = 1.0f / sum;
+        for (int j = 0; j < n; j++) row[j] *= inv;
+      }
+      sgemm(kRowMajor, kNoTrans, kNoTrans, n, d, n, 1.0f, p, n, v, ld, 0.0f, out + s.outAt(b, h), ldOut);
+    }
+  });
+  return nullptr;
+}
+
+// attentionGrad(heap, dOutOffset, qkvOffset, probsOffset, dQkvOffset, batch, heads, n, d, scale):
+// per (sample, head), in parallel, with P = probs and dO the head's slice of dOut:
+//   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))  (softmax's Jacobian),
+//   dQ = dS·K,  dK = dSᵀ·Q, all written in place into dQkv [batch, n, 3·heads·d].
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* dOut = floatsAt(env, args[0], args[1]);
+  const float* qkv = floatsAt(env, args[0], args[2]);
+  const float* probs = floatsAt(env, args[0], args[3]);
+  float* dQkv = floatsAt(env, args[0], args[4]);
+  const AttentionShape s = attentionShape(env, args + 5);
+  const auto scale = static_cast<float>(numberArg(env, args[9]));
+  const int n = static_cast<int>(s.n), d = static_cast<int>(s.d);
+  const int ld = static_cast<int>(s.qkvRow()), ldOut = static_cast<int>(s.outRow());
+  SingleThreadedBlas single;
+  parallelFor(s.batch * s.heads, 1, [&](size_t begin, size_t end) {
+    std::vector<float> dS(s.n * s.n);
+    for (size_t task = begin; task < end; task++) {
+      const size_t b = task / s.heads, h = task % s.heads;
+      const float* q = qkv + s.qkvAt(b, h);
+      const float* k = q + s.outRow();
+      const float* v = k + s.outRow();
+      float* dq = dQkv + s.qkvAt(b, h);
+      float* dk = dq + s.outRow();
+      float* dv = dk + s.outRow();
+      const float* p = probs + s.probsAt(b, h);
+      const float* dO = dOut + s.outAt(b, h);
+      sgemm(kRowMajor, kTrans, kNoTrans, n, d, n, 1.0f, p, n, dO, ldOut, 0.0f, dv, ld);
+      sgemm(kRowMajor, kNoTrans, kTrans, n, n, d, 1.0f, dO, ldOut, v, ld, 0.0f, dS.data(), n);
+      for (int i = 0; i < n; i++) {
+        const float* pr = p + static_cast<size_t>(i) * n;
+        float* row = dS.data() + static_cast<size_t>(i) * n;
+        float dot = 0;
+        for (int j = 0; j < n; j++) dot += row[j] * pr[j];
+        for (int j = 0; j < n; j++) row[j] = scale * pr[j] * (row[j] - dot);
+      }
+      sgemm(kRowMajor, kNoTrans, kNoTrans, n, d, n, 1.0f, dS.data(), n, k, ld, 0.0f, dq, ld);
+      sgemm(kRowMajor, kTrans, kNoTrans, n, d, n, 1.0f, dS.data(), n, q, ld, 0.0f, dk, ld);
+    }
+  });
+  return nullptr;
+}
+
 void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback fn) {
   napi_value value;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
@@ -299,6 +420,8 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "geluGrad", GeluGrad);
   exportFunction(env, exports, "layerNorm", LayerNorm);
   exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
+  exportFunction(env, exports, "attention", Attention);
+  exportFunction(env, exports, "attentionGrad", AttentionGrad);
   return exports;
 }
 

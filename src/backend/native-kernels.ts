@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
@@ -52,6 +52,15 @@ interface NativeAddon {
     dBiasOffset: number,
     rows: number,
     dim: number,
+  ): void;
+  attention(heap: ArrayBuffer, qkvOffset: number, outOffset: number, probsOffset: number, ...shapeAndScale: number[]): void;
+  attentionGrad(
+    heap: ArrayBuffer,
+    dyOffset: number,
+    qkvOffset: number,
+    probsOffset: number,
+    dQkvOffset: number,
+    ...shapeAndScale: number[]
   ): void;
 }
 
@@ -133,6 +142,22 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
       native.layerNormGrad(heap, at(dy), at(normalized), at(invStd), at(weight), at(dx), at(dWeight), at(dBias), rows, dim);
       return outputs;
     });
+    registerNative(ATTENTION, ({ qkv }, attrs, backend) => {
+      const [batch, n, heads, d] = attentionShape(qkv, attrs);
+      const outputs = [backend.makeOutput([batch, n, heads * d], 'float32'), backend.makeOutput([batch, heads, n, n], 'float32')];
+      if (batch * n * heads * d === 0) return outputs;
+      const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+      native.attention(heapOf(backend), at(qkv), at(outputs[0]), at(outputs[1]), batch, heads, n, d, attrs.scale as number);
+      return outputs;
+    });
+    registerNative(ATTENTION_GRAD, ({ dy, qkv, probs }, attrs, backend) => {
+      const [batch, n, heads, d] = attentionShape(qkv, attrs);
+      const dQkv = backend.makeOutput(qkv.shape, 'float32');
+      if (batch * n * heads * d === 0) return dQkv;
+      const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+      native.attentionGrad(heapOf(backend), at(dy), at(qkv), at(probs), at(dQkv), batch, heads, n, d, attrs.scale as number);
+      return dQkv;
+    });
     status = { installed: true, reason: '' };
   }
   return status;
@@ -151,10 +176,17 @@ function registerElementwise(
   tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }
 
-/** A float32 kernel with any number of outputs, made with backend.makeOutput. */
+/** [batch, tokens, heads, dim_head] of an attention kernel's qkv input [batch, tokens, 3·heads·dim_head]. */
+function attentionShape(qkv: tf.TensorInfo, attrs: Record<string, unknown>): number[] {
+  const [batch, n, width] = qkv.shape;
+  const heads = attrs.heads as number;
+  return [batch, n, heads, width / (3 * heads)];
+}
+
+/** A float32 kernel with one output or several, made with backend.makeOutput. */
 function registerNative(
   kernelName: string,
-  compute: (inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>, backend: WasmBackend) => tf.TensorInfo[],
+  compute: (inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>, backend: WasmBackend) => tf.TensorInfo | tf.TensorInfo[],
 ): void {
   const kernelFunc = ({ inputs, attrs, backend }: { inputs: Record<string, tf.TensorInfo>; attrs: Record<string, unknown>; backend: WasmBackend }) =>
     compute(inputs, attrs, backend);
