@@ -5,7 +5,7 @@ import { Rng } from '../util/rng.js';
 import { hasKernel } from '../backend/kernel-traits.js';
 import { fusedSelfAttention } from './fused-attention.js';
 import { ATTENTION } from './fused-kernels.js';
-import { layerNorm, linear, residualAdd } from './layers.js';
+import { addToEachSample, layerNorm, linear, residualAdd } from './layers.js';
 import { feedForward } from './mlp.js';
 import { CHANNELS, type Params } from './params.js';
 import { tfSeed } from './seed.js';
@@ -38,7 +38,7 @@ export function vitForward(
     let x = patchEmbedding(params, cfg, images);
     const cls = repeat(p('cls_token'), '1 1 d -> b 1 d', { b });
     x = tf.concat([cls, x], 1);
-    x = dropout(tf.add(x, p('pos_embed')), cfg.emb_dropout);
+    x = dropout(addToEachSample(x, p('pos_embed')), cfg.emb_dropout);
 
     for (let i = 0; i < cfg.depth; i++) {
       const block = (name: string) => p(`blocks.${i}.${name}`);
