@@ -155,6 +155,8 @@ inline float erfApprox(float x) {
   return std::copysign(1.0f - poly * expApprox(-ax * ax), x);
 }
 
+// Reductions marked `omp simd` may add in any order (-fopenmp-simd: vector code only, no OpenMP
+// runtime), so they vectorize as well.
 // The elementwise loops, compiled for AVX2 and for the baseline, chosen at load time (the
 // compiler vectorizes them: 8 or 4 values at a time).
 #define VIT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
@@ -219,9 +221,11 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
       float* nr = normalized + r * dim;
       float* yr = out + r * dim;
       float sum = 0;
+#pragma omp simd reduction(+ : sum)
       for (size_t j = 0; j < dim; j++) sum += xr[j];
       const float mean = sum / dim;
       float squares = 0;
+#pragma omp simd reduction(+ : squares)
       for (size_t j = 0; j < dim; j++) squares += (xr[j] - mean) * (xr[j] - mean);
       const float inv = 1.0f / std::sqrt(squares / dim + eps);
       invStd[r] = inv;
@@ -263,6 +267,7 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
       const float* nr = normalized + r * dim;
       float* dxr = dx + r * dim;
       float meanG = 0, meanGX = 0;
+#pragma omp simd reduction(+ : meanG, meanGX)
       for (size_t j = 0; j < dim; j++) {
         g[j] = dyr[j] * weight[j];
         meanG += g[j];
@@ -347,6 +352,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
         for (int j = 1; j < n; j++) max = row[j] > max ? row[j] : max;
         for (int j = 0; j < n; j++) row[j] = expApprox(row[j] - max);
         float sum = 0;
+#pragma omp simd reduction(+ : sum)
         for (int j = 0; j < n; j++) sum += row[j];
         const float inv = 1.0f / sum;
         for (int j = 0; j < n; j++) row[j] *= inv;
@@ -392,6 +398,7 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
         const float* pr = p + static_cast<size_t>(i) * n;
         float* row = dS.data() + static_cast<size_t>(i) * n;
         float dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int j = 0; j < n; j++) dot += row[j] * pr[j];
         for (int j = 0; j < n; j++) row[j] = scale * pr[j] * (row[j] - dot);
       }
