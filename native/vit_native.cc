@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <node_api.h>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -44,31 +45,34 @@ double numberArg(napi_env env, napi_value value) {
   return x;
 }
 
-// f(slot, begin, end) over [0, n) in one contiguous slice per core (slot = 0, 1, … numbers the
-// slices, for per-thread scratch), on new threads: creating one costs ~20-50 µs, so work below
-// `minPerThread` items a thread stays on the calling thread. Returns the number of slices.
+// f(slot, begin, end) over [0, n) cut into up to kChunksPerCore slices per core (slot = 0, 1, …
+// numbers the slices, for per-slice scratch, in order), each of at least `minPerSlice` items.
+// The threads take slices from a shared counter rather than one fixed half each: on a machine
+// whose other core is busy, the calling thread does the slices a descheduled thread has not
+// started, so a kernel is never much slower than on one thread. Threads are created per call
+// (~20-50 µs each), hence the minimum slice. Returns the number of slices.
+constexpr size_t kChunksPerCore = 4;
 size_t cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 template <typename F>
-size_t parallelSlices(size_t n, size_t minPerThread, F f) {
-  const size_t threads = std::min(cores(), std::max<size_t>(1, n / std::max<size_t>(1, minPerThread)));
-  if (threads <= 1) {
-    f(0, 0, n);
-    return 1;
-  }
+size_t parallelSlices(size_t n, size_t minPerSlice, F f) {
+  const size_t slices = std::min(kChunksPerCore * cores(), std::max<size_t>(1, n / std::max<size_t>(1, minPerSlice)));
+  const size_t length = (n + slices - 1) / std::max<size_t>(1, slices);
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (size_t slot = next++; slot < slices; slot = next++) f(slot, std::min(n, slot * length), std::min(n, (slot + 1) * length));
+  };
   std::vector<std::thread> others;
-  const size_t slice = (n + threads - 1) / threads;
-  size_t slot = 1;
-  for (size_t begin = slice; begin < n; begin += slice) others.emplace_back(f, slot++, begin, std::min(n, begin + slice));
-  f(0, 0, std::min(n, slice));
+  for (size_t t = 1; t < std::min(cores(), slices); t++) others.emplace_back(work);
+  work();
   for (auto& t : others) t.join();
-  return slot;
+  return slices;
 }
 
 // f(begin, end) over [0, n), split as parallelSlices does.
 template <typename F>
-void parallelFor(size_t n, size_t minPerThread, F f) {
-  parallelSlices(n, minPerThread, [&f](size_t, size_t begin, size_t end) { f(begin, end); });
+void parallelFor(size_t n, size_t minPerSlice, F f) {
+  parallelSlices(n, minPerSlice, [&f](size_t, size_t begin, size_t end) { f(begin, end); });
 }
 
 // sgemmBatched(heap, aByteOffset, bByteOffset, outByteOffset, batch, m, n, k, transposeA,
@@ -126,7 +130,7 @@ float* floatsAt(napi_env env, napi_value heap, napi_value byteOffset) {
   return reinterpret_cast<float*>(static_cast<uint8_t*>(base) + static_cast<size_t>(numberArg(env, byteOffset)));
 }
 
-constexpr size_t kElementsPerThread = 32768;
+constexpr size_t kElementsPerSlice = 32768;
 constexpr float kInvSqrt2 = 0.70710678118654752f;
 
 // e^x as 2^n · e^r with n = round(x / ln 2), |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial
@@ -181,7 +185,7 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
   const float* x = floatsAt(env, args[0], args[1]);
   float* out = floatsAt(env, args[0], args[2]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[3])), kElementsPerThread,
+  parallelFor(static_cast<size_t>(numberArg(env, args[3])), kElementsPerSlice,
               [=](size_t begin, size_t end) { geluRange(x, out, begin, end); });
   return nullptr;
 }
@@ -194,7 +198,7 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   const float* x = floatsAt(env, args[0], args[1]);
   const float* dy = floatsAt(env, args[0], args[2]);
   float* out = floatsAt(env, args[0], args[3]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerThread,
+  parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerSlice,
               [=](size_t begin, size_t end) { geluGradRange(x, dy, out, begin, end); });
   return nullptr;
 }
@@ -215,7 +219,7 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
   const auto rows = static_cast<size_t>(numberArg(env, args[7]));
   const auto dim = static_cast<size_t>(numberArg(env, args[8]));
   const auto eps = static_cast<float>(numberArg(env, args[9]));
-  parallelFor(rows, kElementsPerThread / std::max<size_t>(1, dim), [=](size_t begin, size_t end) {
+  parallelFor(rows, kElementsPerSlice / std::max<size_t>(1, dim), [=](size_t begin, size_t end) {
     for (size_t r = begin; r < end; r++) {
       const float* xr = x + r * dim;
       float* nr = normalized + r * dim;
@@ -256,9 +260,9 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   const auto rows = static_cast<size_t>(numberArg(env, args[8]));
   const auto dim = static_cast<size_t>(numberArg(env, args[9]));
   // Per slice: dim sums for dWeight, dim for dBias, dim floats of g.
-  std::vector<float> scratch(3 * dim * cores(), 0.0f);
+  std::vector<float> scratch(3 * dim * kChunksPerCore * cores(), 0.0f);
   float* scratchBase = scratch.data();
-  const size_t slices = parallelSlices(rows, kElementsPerThread / std::max<size_t>(1, dim), [=](size_t slot, size_t begin, size_t end) {
+  const size_t slices = parallelSlices(rows, kElementsPerSlice / std::max<size_t>(1, dim), [=](size_t slot, size_t begin, size_t end) {
     float* sumDyX = scratchBase + 3 * dim * slot;
     float* sumDy = sumDyX + dim;
     float* g = sumDy + dim;
