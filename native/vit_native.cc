@@ -1,8 +1,9 @@
 // Native float32 kernels for tfjs-backend-wasm, run directly on the wasm heap (a plain
-// ArrayBuffer), so no tensor is copied: matrix products with OpenBLAS's SGEMM, and the exact GELU
-// and its derivative on all cores (wasm evaluates erf and exp one element at a time). OpenBLAS is loaded at run time with
-// dlopen, so building needs no BLAS headers and a machine without OpenBLAS just reports
-// `available: false` (the caller then keeps tfjs's own kernels).
+// ArrayBuffer), so no tensor is copied: matrix products with OpenBLAS's SGEMM; the exact GELU and
+// its derivative, LayerNorm and its gradient, and whole multi-head attention and its gradient on
+// all cores (wasm runs elementwise work one thread, erf and exp one element at a time). OpenBLAS
+// is loaded at run time with dlopen, so building needs no BLAS headers and a machine without
+// OpenBLAS just reports `available: false` (the caller then keeps tfjs's own kernels).
 #include <dlfcn.h>
 #include <node_api.h>
 #include <algorithm>
