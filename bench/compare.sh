@@ -1,28 +1,55 @@
 #!/usr/bin/env bash
-# Ours (vit bench on wasm) against PyTorch on the CPU, back to back on the same config, and the
-# ratios ours/PyTorch for training and inference. PyTorch runs twice: with libgomp's default
-# (busy-waiting) OpenMP threads and with OMP_WAIT_POLICY=PASSIVE; the headline ratio is against
-# the faster of the two. Usage: bench/compare.sh [CONFIG] (default configs/bench-small.json);
-# extra vit bench flags via VIT_BENCH_FLAGS, e.g. VIT_BENCH_FLAGS="--steps 20".
+# Ours (vit bench on wasm) against PyTorch on the CPU, interleaved: each round runs ours and
+# PyTorch back to back on each config (who goes first alternates by round), so both see the same
+# machine load; the summary gives medians, the median of the per-round ratios ours/PyTorch, and
+# their min/max, for training and inference, with peak RSS.
+#
+# Usage: bench/compare.sh [CONFIG...]   (default: configs/bench-small.json and the default config)
+#   ROUNDS=N          rounds per config (default 3)
+#   STEPS=N           timed steps per run (default 10), after 2 warm-up steps
+#   TORCH_OMP_DEFAULT=1  also run PyTorch with libgomp's default (busy-waiting) OpenMP; the ratio
+#                     is then against the faster of the two PyTorch medians
+#   VIT_BENCH_FLAGS   extra flags for vit bench
+# PyTorch always runs with OMP_WAIT_POLICY=PASSIVE (faster on 2 cores). Needs Debian's
+# python3-torch at /usr/bin/python3 and libopenblas0-pthread (see docs/performance.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-config="${1:-configs/bench-small.json}"
+rounds="${ROUNDS:-3}"
 steps=(--steps "${STEPS:-10}" --warmup 2)
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: ROUNDS must be a positive integer, got '$rounds'" >&2; exit 2; }
 
-ours=$(node --import tsx src/cli.ts bench --config "$config" --backend wasm --json "${steps[@]}" ${VIT_BENCH_FLAGS:-} | tail -n 1)
-torch_default=$(/usr/bin/python3 bench/pytorch_reference.py --config "$config" --json "${steps[@]}")
-torch_passive=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_reference.py --config "$config" --json "${steps[@]}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ $# -eq 0 ]; then
+  echo '{}' > "$work/default.json"
+  set -- configs/bench-small.json "$work/default.json"
+fi
+for config in "$@"; do [ -f "$config" ] || { echo "compare.sh: no config file $config" >&2; exit 2; }; done
 
-node -e '
-const [config, ...runs] = process.argv.slice(1);
-const [ours, torchDefault, torchPassive] = runs.map((r) => JSON.parse(r));
-const best = (key) => Math.max(torchDefault[key], torchPassive[key]);
-const row = (name, r) => `${name.padEnd(34)} ${r.train_images_per_second.toFixed(1).padStart(8)} ${r.infer_images_per_second.toFixed(1).padStart(10)} ${r.peak_rss_mb.toFixed(0).padStart(8)}`;
-console.log(`config ${config}, batch ${ours.batch}`);
-console.log(`${"".padEnd(34)} ${"train/s".padStart(8)} ${"infer/s".padStart(10)} ${"RSS MB".padStart(8)}`);
-console.log(row(`ours (${ours.backend})`, ours));
-console.log(row("pytorch, default OpenMP", torchDefault));
-console.log(row("pytorch, OMP_WAIT_POLICY=PASSIVE", torchPassive));
-const ratio = (key) => (ours[key] / best(key)).toFixed(2);
-console.log(`ratio ours/pytorch (faster of the two): train ${ratio("train_images_per_second")}, inference ${ratio("infer_images_per_second")}`);
-' "$config" "$ours" "$torch_default" "$torch_passive"
+# run NAME CONFIG COMMAND...: appends {"run": NAME, "config": CONFIG, ...bench JSON} to results.
+run() {
+  local name=$1 config=$2 line
+  shift 2
+  if ! line=$("$@" | tail -n 1) || [[ "$line" != \{* ]]; then
+    echo "compare.sh: $name on $config failed (last line: ${line:-nothing})" >&2
+    exit 1
+  fi
+  printf '{"run":"%s","config":"%s","result":%s}\n' "$name" "$config" "$line" >> "$work/results.jsonl"
+  echo "  $name: $(node -e 'const r = JSON.parse(process.argv[1]); console.log(`train ${r.train_images_per_second.toFixed(1)} img/s, inference ${r.infer_images_per_second.toFixed(1)} img/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`)' "$line")" >&2
+}
+ours() { run ours "$1" node --import tsx src/cli.ts bench --config "$1" --backend wasm --json "${steps[@]}" ${VIT_BENCH_FLAGS:-}; }
+torch() {
+  run pytorch-passive "$1" env OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_reference.py --config "$1" --json "${steps[@]}"
+  if [ "${TORCH_OMP_DEFAULT:-0}" = 1 ]; then
+    run pytorch-default-omp "$1" /usr/bin/python3 bench/pytorch_reference.py --config "$1" --json "${steps[@]}"
+  fi
+}
+
+for ((round = 1; round <= rounds; round++)); do
+  for config in "$@"; do
+    echo "round $round/$rounds, $config" >&2
+    if ((round % 2)); then ours "$config"; torch "$config"; else torch "$config"; ours "$config"; fi
+  done
+done
+
+node bench/compare-summary.mjs "$work/results.jsonl" "$@"

@@ -1,13 +1,16 @@
 // Native float32 kernels for tfjs-backend-wasm, run directly on the wasm heap (a plain
-// ArrayBuffer), so no tensor is copied: matrix products with OpenBLAS's SGEMM, and the exact GELU
-// and its derivative on all cores (wasm evaluates erf and exp one element at a time). OpenBLAS is loaded at run time with
-// dlopen, so building needs no BLAS headers and a machine without OpenBLAS just reports
-// `available: false` (the caller then keeps tfjs's own kernels).
+// ArrayBuffer), so no tensor is copied: matrix products with OpenBLAS's SGEMM; the exact GELU and
+// its derivative, LayerNorm and its gradient, and whole multi-head attention and its gradient on
+// all cores (wasm runs elementwise work one thread, erf and exp one element at a time). OpenBLAS
+// is loaded at run time with dlopen, so building needs no BLAS headers and a machine without
+// OpenBLAS just reports `available: false` (the caller then keeps tfjs's own kernels).
 #include <dlfcn.h>
 #include <node_api.h>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +21,10 @@ enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112 };
 using Sgemm = void (*)(int order, int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda,
                        const float* b, int ldb, float beta, float* c, int ldc);
 Sgemm sgemm = nullptr;
+// Optional (OpenBLAS exports both): the attention kernel runs one small product per thread and
+// keeps OpenBLAS from starting its own threads inside them.
+int (*getBlasThreads)() = nullptr;
+void (*setBlasThreads)(int) = nullptr;
 std::string loadError;
 
 void loadOpenBlas() {
@@ -29,12 +36,44 @@ void loadOpenBlas() {
   }
   sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
   if (sgemm == nullptr) loadError = "libopenblas.so.0 has no cblas_sgemm";
+  getBlasThreads = reinterpret_cast<int (*)()>(dlsym(lib, "openblas_get_num_threads"));
+  setBlasThreads = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
 }
 
 double numberArg(napi_env env, napi_value value) {
   double x = 0;
   napi_get_value_double(env, value, &x);
   return x;
+}
+
+// f(slot, begin, end) over [0, n) cut into up to kChunksPerCore slices per core (slot = 0, 1, …
+// numbers the slices, for per-slice scratch, in order), each of at least `minPerSlice` items.
+// The threads take slices from a shared counter rather than one fixed half each: on a machine
+// whose other core is busy, the calling thread does the slices a descheduled thread has not
+// started, so a kernel is never much slower than on one thread. Threads are created per call
+// (~20-50 µs each), hence the minimum slice. Returns the number of slices.
+constexpr size_t kChunksPerCore = 4;
+size_t cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+template <typename F>
+size_t parallelSlices(size_t n, size_t minPerSlice, F f) {
+  const size_t slices = std::min(kChunksPerCore * cores(), std::max<size_t>(1, n / std::max<size_t>(1, minPerSlice)));
+  const size_t length = (n + slices - 1) / std::max<size_t>(1, slices);
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (size_t slot = next++; slot < slices; slot = next++) f(slot, std::min(n, slot * length), std::min(n, (slot + 1) * length));
+  };
+  std::vector<std::thread> others;
+  for (size_t t = 1; t < std::min(cores(), slices); t++) others.emplace_back(work);
+  work();
+  for (auto& t : others) t.join();
+  return slices;
+}
+
+// f(begin, end) over [0, n), split as parallelSlices does.
+template <typename F>
+void parallelFor(size_t n, size_t minPerSlice, F f) {
+  parallelSlices(n, minPerSlice, [&f](size_t, size_t begin, size_t end) { f(begin, end); });
 }
 
 // sgemmBatched(heap, aByteOffset, bByteOffset, outByteOffset, batch, m, n, k, transposeA,
@@ -70,23 +109,19 @@ napi_value SgemmBatched(napi_env env, napi_callback_info info) {
   // Leading dimensions of the stored (untransposed) row-major matrices.
   const int lda = transposeA ? m : k;
   const int ldb = transposeB ? k : n;
-  for (int i = 0; i < batch; i++) {
-    sgemm(kRowMajor, transposeA ? kTrans : kNoTrans, transposeB ? kTrans : kNoTrans, m, n, k, 1.0f, a + i * strideA, lda,
-          b + i * strideB, ldb, 0.0f, out + static_cast<size_t>(i) * m * n, n);
-  }
+  auto product = [=](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+      sgemm(kRowMajor, transposeA ? kTrans : kNoTrans, transposeB ? kTrans : kNoTrans, m, n, k, 1.0f, a + i * strideA,
+            lda, b + i * strideB, ldb, 0.0f, out + i * m * n, n);
+    }
+  };
+  // OpenBLAS runs a product below 4·65536 multiply-adds on the calling thread alone (its
+  // GEMM_MULTITHREAD_THRESHOLD): the attention's per-head products. Those run in parallel over
+  // the batch instead, one OpenBLAS call per thread; larger ones use OpenBLAS's own threads.
+  const bool small = static_cast<double>(m) * n * k < 4 * 65536.0;
+  if (small && batch > 1) parallelFor(static_cast<size_t>(batch), 1, product);
+  else product(0, static_cast<size_t>(batch));
   return nullptr;
-}
-
-// f(begin, end) over [0, n) in one contiguous slice per core.
-template <typename F>
-void parallelFor(size_t n, F f) {
-  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  if (n < 65536 || cores == 1) return f(0, n);
-  std::vector<std::thread> others;
-  const size_t slice = (n + cores - 1) / cores;
-  for (size_t begin = slice; begin < n; begin += slice) others.emplace_back(f, begin, std::min(n, begin + slice));
-  f(0, slice);
-  for (auto& t : others) t.join();
 }
 
 float* floatsAt(napi_env env, napi_value heap, napi_value byteOffset) {
@@ -96,7 +131,24 @@ float* floatsAt(napi_env env, napi_value heap, napi_value byteOffset) {
   return reinterpret_cast<float*>(static_cast<uint8_t*>(base) + static_cast<size_t>(numberArg(env, byteOffset)));
 }
 
+constexpr size_t kElementsPerSlice = 32768;
 constexpr float kInvSqrt2 = 0.70710678118654752f;
+
+// e^x as 2^n · e^r with n = round(x / ln 2), |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial
+// (relative error < 2e-7), 2^n built in the exponent bits. Unlike std::exp (a libm call) the
+// compiler vectorizes loops over it. Inputs below -87 give 0 (as float32's e^x underflows).
+inline float expApprox(float x) {
+  x = x > 88.0f ? 88.0f : x;
+  x = x < -87.0f ? -87.0f : x;
+  // Round to nearest by adding and subtracting 1.5·2^23 (vectorizes where nearbyint may not).
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 // erf by Abramowitz & Stegun 7.1.26: |error| ≤ 1.5e-7, float32's own resolution near 1, for one
@@ -105,7 +157,26 @@ inline float erfApprox(float x) {
   const float ax = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * ax);
   const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  return std::copysign(1.0f - poly * std::exp(-ax * ax), x);
+  return std::copysign(1.0f - poly * expApprox(-ax * ax), x);
+}
+
+// Reductions marked `omp simd` may add in any order (-fopenmp-simd: vector code only, no OpenMP
+// runtime), so they vectorize as well.
+// The elementwise loops, compiled for AVX2 and for the baseline, chosen at load time (the
+// compiler vectorizes them: 8 or 4 values at a time).
+#define VIT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+
+VIT_VECTOR_CLONES void geluRange(const float* __restrict x, float* __restrict out, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; i++) out[i] = 0.5f * x[i] * (1.0f + erfApprox(x[i] * kInvSqrt2));
+}
+
+VIT_VECTOR_CLONES void geluGradRange(const float* __restrict x, const float* __restrict dy, float* __restrict out, size_t begin,
+                                     size_t end) {
+  for (size_t i = begin; i < end; i++) {
+    const float cdf = 0.5f * (1.0f + erfApprox(x[i] * kInvSqrt2));
+    const float density = kInvSqrt2Pi * expApprox(-0.5f * x[i] * x[i]);
+    out[i] = dy[i] * (cdf + x[i] * density);
+  }
 }
 
 // gelu(heap, xOffset, outOffset, n): out = x · Φ(x), Φ(x) = (1 + erf(x/√2)) / 2.
@@ -115,9 +186,8 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
   const float* x = floatsAt(env, args[0], args[1]);
   float* out = floatsAt(env, args[0], args[2]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[3])), [=](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; i++) out[i] = 0.5f * x[i] * (1.0f + erfApprox(x[i] * kInvSqrt2));
-  });
+  parallelFor(static_cast<size_t>(numberArg(env, args[3])), kElementsPerSlice,
+              [=](size_t begin, size_t end) { geluRange(x, out, begin, end); });
   return nullptr;
 }
 
@@ -129,11 +199,216 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   const float* x = floatsAt(env, args[0], args[1]);
   const float* dy = floatsAt(env, args[0], args[2]);
   float* out = floatsAt(env, args[0], args[3]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[4])), [=](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; i++) {
-      const float cdf = 0.5f * (1.0f + erfApprox(x[i] * kInvSqrt2));
-      const float density = kInvSqrt2Pi * std::exp(-0.5f * x[i] * x[i]);
-      out[i] = dy[i] * (cdf + x[i] * density);
+  parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerSlice,
+              [=](size_t begin, size_t end) { geluGradRange(x, dy, out, begin, end); });
+  return nullptr;
+}
+
+// layerNorm(heap, xOffset, weightOffset, biasOffset, outOffset, normalizedOffset, invStdOffset,
+//           rows, dim, eps): per row of x [rows, dim], x̂ = (x − mean) · invStd with
+// invStd = 1/√(var + eps), out = x̂ · weight + bias; x̂ and invStd are kept for the gradient.
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* x = floatsAt(env, args[0], args[1]);
+  const float* weight = floatsAt(env, args[0], args[2]);
+  const float* bias = floatsAt(env, args[0], args[3]);
+  float* out = floatsAt(env, args[0], args[4]);
+  float* normalized = floatsAt(env, args[0], args[5]);
+  float* invStd = floatsAt(env, args[0], args[6]);
+  const auto rows = static_cast<size_t>(numberArg(env, args[7]));
+  const auto dim = static_cast<size_t>(numberArg(env, args[8]));
+  const auto eps = static_cast<float>(numberArg(env, args[9]));
+  parallelFor(rows, kElementsPerSlice / std::max<size_t>(1, dim), [=](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      const float* xr = x + r * dim;
+      float* nr = normalized + r * dim;
+      float* yr = out + r * dim;
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (size_t j = 0; j < dim; j++) sum += xr[j];
+      const float mean = sum / dim;
+      float squares = 0;
+#pragma omp simd reduction(+ : squares)
+      for (size_t j = 0; j < dim; j++) squares += (xr[j] - mean) * (xr[j] - mean);
+      const float inv = 1.0f / std::sqrt(squares / dim + eps);
+      invStd[r] = inv;
+      for (size_t j = 0; j < dim; j++) {
+        nr[j] = (xr[j] - mean) * inv;
+        yr[j] = nr[j] * weight[j] + bias[j];
+      }
+    }
+  });
+  return nullptr;
+}
+
+// layerNormGrad(heap, dyOffset, normalizedOffset, invStdOffset, weightOffset, dxOffset,
+//               dWeightOffset, dBiasOffset, rows, dim): with g = dy · weight per row,
+// dx = (g − mean(g) − x̂ · mean(g · x̂)) · invStd; dWeight = Σ_rows dy · x̂, dBias = Σ_rows dy
+// (each thread sums its own rows, then the threads' sums are added).
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* dy = floatsAt(env, args[0], args[1]);
+  const float* normalized = floatsAt(env, args[0], args[2]);
+  const float* invStd = floatsAt(env, args[0], args[3]);
+  const float* weight = floatsAt(env, args[0], args[4]);
+  float* dx = floatsAt(env, args[0], args[5]);
+  float* dWeight = floatsAt(env, args[0], args[6]);
+  float* dBias = floatsAt(env, args[0], args[7]);
+  const auto rows = static_cast<size_t>(numberArg(env, args[8]));
+  const auto dim = static_cast<size_t>(numberArg(env, args[9]));
+  // Per slice: dim sums for dWeight, dim for dBias, dim floats of g.
+  std::vector<float> scratch(3 * dim * kChunksPerCore * cores(), 0.0f);
+  float* scratchBase = scratch.data();
+  const size_t slices = parallelSlices(rows, kElementsPerSlice / std::max<size_t>(1, dim), [=](size_t slot, size_t begin, size_t end) {
+    float* sumDyX = scratchBase + 3 * dim * slot;
+    float* sumDy = sumDyX + dim;
+    float* g = sumDy + dim;
+    for (size_t r = begin; r < end; r++) {
+      const float* dyr = dy + r * dim;
+      const float* nr = normalized + r * dim;
+      float* dxr = dx + r * dim;
+      float meanG = 0, meanGX = 0;
+#pragma omp simd reduction(+ : meanG, meanGX)
+      for (size_t j = 0; j < dim; j++) {
+        g[j] = dyr[j] * weight[j];
+        meanG += g[j];
+        meanGX += g[j] * nr[j];
+        sumDyX[j] += dyr[j] * nr[j];
+        sumDy[j] += dyr[j];
+      }
+      meanG /= dim;
+      meanGX /= dim;
+      for (size_t j = 0; j < dim; j++) dxr[j] = (g[j] - meanG - nr[j] * meanGX) * invStd[r];
+    }
+  });
+  for (size_t j = 0; j < dim; j++) {
+    float w = 0, b = 0;
+    for (size_t slot = 0; slot < slices; slot++) {
+      w += scratch[3 * dim * slot + j];
+      b += scratch[3 * dim * slot + dim + j];
+    }
+    dWeight[j] = w;
+    dBias[j] = b;
+  }
+  return nullptr;
+}
+
+// While alive, OpenBLAS runs each product on its calling thread (ours run several at once).
+struct SingleThreadedBlas {
+  int saved = 0;
+  SingleThreadedBlas() {
+    if (getBlasThreads != nullptr && setBlasThreads != nullptr) {
+      saved = getBlasThreads();
+      setBlasThreads(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    if (saved > 0) setBlasThreads(saved);
+  }
+};
+
+// The shapes of one attention call: qkv [batch, n, 3·heads·d] holds q | k | v, each (heads d);
+// out and its gradient are [batch, n, heads·d]; probs [batch, heads, n, n].
+struct AttentionShape {
+  size_t batch, heads, n, d;
+  size_t qkvRow() const { return 3 * heads * d; }
+  size_t outRow() const { return heads * d; }
+  // Offsets of head h of sample b's q (k and v follow at + heads·d and + 2·heads·d), out, probs.
+  size_t qkvAt(size_t b, size_t h) const { return b * n * qkvRow() + h * d; }
+  size_t outAt(size_t b, size_t h) const { return b * n * outRow() + h * d; }
+  size_t probsAt(size_t b, size_t h) const { return (b * heads + h) * n * n; }
+};
+
+AttentionShape attentionShape(napi_env env, napi_value* args) {
+  return {static_cast<size_t>(numberArg(env, args[0])), static_cast<size_t>(numberArg(env, args[1])),
+          static_cast<size_t>(numberArg(env, args[2])), static_cast<size_t>(numberArg(env, args[3]))};
+}
+
+// attention(heap, qkvOffset, outOffset, probsOffset, batch, heads, n, d, scale): per (sample, head),
+// in parallel, probs = softmax(scale · q·kᵀ) over each row, out = probs · v. q, k, v are read in
+// place from qkv and out written in place (strided products), so nothing is split or transposed.
+napi_value Attention(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value args[9];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* qkv = floatsAt(env, args[0], args[1]);
+  float* out = floatsAt(env, args[0], args[2]);
+  float* probs = floatsAt(env, args[0], args[3]);
+  const AttentionShape s = attentionShape(env, args + 4);
+  const auto scale = static_cast<float>(numberArg(env, args[8]));
+  const int n = static_cast<int>(s.n), d = static_cast<int>(s.d);
+  const int ld = static_cast<int>(s.qkvRow()), ldOut = static_cast<int>(s.outRow());
+  SingleThreadedBlas single;
+  parallelFor(s.batch * s.heads, 1, [&](size_t begin, size_t end) {
+    for (size_t task = begin; task < end; task++) {
+      const size_t b = task / s.heads, h = task % s.heads;
+      const float* q = qkv + s.qkvAt(b, h);
+      const float* k = q + s.outRow();
+      const float* v = k + s.outRow();
+      float* p = probs + s.probsAt(b, h);
+      sgemm(kRowMajor, kNoTrans, kTrans, n, n, d, scale, q, ld, k, ld, 0.0f, p, n);
+      for (int i = 0; i < n; i++) {
+        float* row = p + static_cast<size_t>(i) * n;
+        float max = row[0];
+        for (int j = 1; j < n; j++) max = row[j] > max ? row[j] : max;
+        for (int j = 0; j < n; j++) row[j] = expApprox(row[j] - max);
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < n; j++) sum += row[j];
+        const float inv = 1.0f / sum;
+        for (int j = 0; j < n; j++) row[j] *= inv;
+      }
+      sgemm(kRowMajor, kNoTrans, kNoTrans, n, d, n, 1.0f, p, n, v, ld, 0.0f, out + s.outAt(b, h), ldOut);
+    }
+  });
+  return nullptr;
+}
+
+// attentionGrad(heap, dOutOffset, qkvOffset, probsOffset, dQkvOffset, batch, heads, n, d, scale):
+// per (sample, head), in parallel, with P = probs and dO the head's slice of dOut:
+//   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))  (softmax's Jacobian),
+//   dQ = dS·K,  dK = dSᵀ·Q, all written in place into dQkv [batch, n, 3·heads·d].
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* dOut = floatsAt(env, args[0], args[1]);
+  const float* qkv = floatsAt(env, args[0], args[2]);
+  const float* probs = floatsAt(env, args[0], args[3]);
+  float* dQkv = floatsAt(env, args[0], args[4]);
+  const AttentionShape s = attentionShape(env, args + 5);
+  const auto scale = static_cast<float>(numberArg(env, args[9]));
+  const int n = static_cast<int>(s.n), d = static_cast<int>(s.d);
+  const int ld = static_cast<int>(s.qkvRow()), ldOut = static_cast<int>(s.outRow());
+  SingleThreadedBlas single;
+  parallelFor(s.batch * s.heads, 1, [&](size_t begin, size_t end) {
+    std::vector<float> dS(s.n * s.n);
+    for (size_t task = begin; task < end; task++) {
+      const size_t b = task / s.heads, h = task % s.heads;
+      const float* q = qkv + s.qkvAt(b, h);
+      const float* k = q + s.outRow();
+      const float* v = k + s.outRow();
+      float* dq = dQkv + s.qkvAt(b, h);
+      float* dk = dq + s.outRow();
+      float* dv = dk + s.outRow();
+      const float* p = probs + s.probsAt(b, h);
+      const float* dO = dOut + s.outAt(b, h);
+      sgemm(kRowMajor, kTrans, kNoTrans, n, d, n, 1.0f, p, n, dO, ldOut, 0.0f, dv, ld);
+      sgemm(kRowMajor, kNoTrans, kTrans, n, n, d, 1.0f, dO, ldOut, v, ld, 0.0f, dS.data(), n);
+      for (int i = 0; i < n; i++) {
+        const float* pr = p + static_cast<size_t>(i) * n;
+        float* row = dS.data() + static_cast<size_t>(i) * n;
+        float dot = 0;
+#pragma omp simd reduction(+ : dot)
+        for (int j = 0; j < n; j++) dot += row[j] * pr[j];
+        for (int j = 0; j < n; j++) row[j] = scale * pr[j] * (row[j] - dot);
+      }
+      sgemm(kRowMajor, kNoTrans, kNoTrans, n, d, n, 1.0f, dS.data(), n, k, ld, 0.0f, dq, ld);
+      sgemm(kRowMajor, kTrans, kNoTrans, n, d, n, 1.0f, dS.data(), n, q, ld, 0.0f, dk, ld);
     }
   });
   return nullptr;
@@ -155,6 +430,10 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "sgemmBatched", SgemmBatched);
   exportFunction(env, exports, "gelu", Gelu);
   exportFunction(env, exports, "geluGrad", GeluGrad);
+  exportFunction(env, exports, "layerNorm", LayerNorm);
+  exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
+  exportFunction(env, exports, "attention", Attention);
+  exportFunction(env, exports, "attentionGrad", AttentionGrad);
   return exports;
 }
 

@@ -21,6 +21,7 @@ const CASES: { name: string; a: number[]; b: number[]; transposeA?: boolean; tra
   { name: 'one matrix against a batch', a: [1, 13, 8], b: [5, 8, 6] },
   { name: 'a batch against one matrix', a: [5, 13, 8], b: [8, 6] },
   { name: 'row vector (column sums)', a: [1, 300], b: [300, 17] },
+  { name: 'many small products (split over cores)', a: [2, 64, 17, 9], b: [2, 64, 11, 9], transposeB: true },
 ];
 
 let original: Map<string, Float32Array>;

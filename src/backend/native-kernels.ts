@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { GELU, GELU_GRAD } from '../model/fused-kernels.js';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
  * ones on a scalar fallback), and erf and exp one element at a time. The optional native addon
  * (native/, built at install) runs them on the wasm heap itself, without copying: products with
- * OpenBLAS's multithreaded SGEMM, GELU and its derivative on all cores. `useNativeKernels` makes
- * the addon's product wasm's BatchMatMul kernel and registers the GELU kernels; without the addon,
- * without OpenBLAS, or with VIT_NATIVE=0 (to measure against the plain backend) nothing changes.
+ * OpenBLAS's multithreaded SGEMM; GELU, LayerNorm and whole attention (forward and gradient) on
+ * all cores. `useNativeKernels` makes the addon's product wasm's BatchMatMul kernel and registers
+ * the fused kernels of src/model/fused-kernels.ts; without the addon, without OpenBLAS, or with
+ * VIT_NATIVE=0 (to measure against the plain backend) nothing changes.
  */
 interface NativeAddon {
   available: boolean;
@@ -29,6 +30,39 @@ interface NativeAddon {
   ): void;
   gelu(heap: ArrayBuffer, xOffset: number, outOffset: number, size: number): void;
   geluGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, outOffset: number, size: number): void;
+  layerNorm(
+    heap: ArrayBuffer,
+    xOffset: number,
+    weightOffset: number,
+    biasOffset: number,
+    outOffset: number,
+    normalizedOffset: number,
+    invStdOffset: number,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  layerNormGrad(
+    heap: ArrayBuffer,
+    dyOffset: number,
+    normalizedOffset: number,
+    invStdOffset: number,
+    weightOffset: number,
+    dxOffset: number,
+    dWeightOffset: number,
+    dBiasOffset: number,
+    rows: number,
+    dim: number,
+  ): void;
+  attention(heap: ArrayBuffer, qkvOffset: number, outOffset: number, probsOffset: number, ...shapeAndScale: number[]): void;
+  attentionGrad(
+    heap: ArrayBuffer,
+    dyOffset: number,
+    qkvOffset: number,
+    probsOffset: number,
+    dQkvOffset: number,
+    ...shapeAndScale: number[]
+  ): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -79,9 +113,65 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
         tf.util.sizeFromShape(x.shape),
       ),
     );
+    // An addon built from an older vit_native.cc (a checkout updated without `npm install`)
+    // lacks the newer functions: their kernels stay unregistered and the model uses tfjs ops.
+    if (typeof native.layerNorm === 'function' && typeof native.layerNormGrad === 'function') registerLayerNorm(native);
+    if (typeof native.attention === 'function' && typeof native.attentionGrad === 'function') registerAttention(native);
     status = { installed: true, reason: '' };
   }
   return status;
+}
+
+function registerLayerNorm(native: NativeAddon): void {
+  registerNative(LAYER_NORM, ({ x, weight, bias }, attrs, backend) => {
+    const dim = x.shape[x.shape.length - 1];
+    const outputs = [
+      backend.makeOutput(x.shape, 'float32'),
+      backend.makeOutput(x.shape, 'float32'),
+      backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32'),
+    ];
+    const [out, normalized, invStd] = outputs;
+    const rows = tf.util.sizeFromShape(x.shape) / Math.max(dim, 1);
+    if (rows * dim === 0) return outputs;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.layerNorm(heapOf(backend), at(x), at(weight), at(bias), at(out), at(normalized), at(invStd), rows, dim, attrs.eps as number);
+    return outputs;
+  });
+  registerNative(LAYER_NORM_GRAD, ({ dy, normalized, invStd, weight }, _attrs, backend) => {
+    const dim = weight.shape[0];
+    const outputs = [backend.makeOutput(dy.shape, 'float32'), backend.makeOutput([dim], 'float32'), backend.makeOutput([dim], 'float32')];
+    const [dx, dWeight, dBias] = outputs;
+    const rows = tf.util.sizeFromShape(dy.shape) / Math.max(dim, 1);
+    if (dim === 0) return outputs;
+    const heap = heapOf(backend); // after the last makeOutput, which may grow the heap
+    // With no rows, the parameter gradients are sums of nothing: zeros.
+    if (rows === 0) {
+      for (const t of [dWeight, dBias]) new Float32Array(heap, backend.getMemoryOffset(t.dataId), dim).fill(0);
+      return outputs;
+    }
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.layerNormGrad(heap, at(dy), at(normalized), at(invStd), at(weight), at(dx), at(dWeight), at(dBias), rows, dim);
+    return outputs;
+  });
+}
+
+function registerAttention(native: NativeAddon): void {
+  registerNative(ATTENTION, ({ qkv }, attrs, backend) => {
+    const [batch, n, heads, d] = attentionShape(qkv, attrs);
+    const outputs = [backend.makeOutput([batch, n, heads * d], 'float32'), backend.makeOutput([batch, heads, n, n], 'float32')];
+    if (batch * n * heads * d === 0) return outputs;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.attention(heapOf(backend), at(qkv), at(outputs[0]), at(outputs[1]), batch, heads, n, d, attrs.scale as number);
+    return outputs;
+  });
+  registerNative(ATTENTION_GRAD, ({ dy, qkv, probs }, attrs, backend) => {
+    const [batch, n, heads, d] = attentionShape(qkv, attrs);
+    const dQkv = backend.makeOutput(qkv.shape, 'float32');
+    if (batch * n * heads * d === 0) return dQkv;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.attentionGrad(heapOf(backend), at(dy), at(qkv), at(probs), at(dQkv), batch, heads, n, d, attrs.scale as number);
+    return dQkv;
+  });
 }
 
 /** A float32 kernel whose output has the shape of its input `x`. */
@@ -94,6 +184,23 @@ function registerElementwise(
     compute(inputs, backend, out);
     return out;
   };
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+/** [batch, tokens, heads, dim_head] of an attention kernel's qkv input [batch, tokens, 3·heads·dim_head]. */
+function attentionShape(qkv: tf.TensorInfo, attrs: Record<string, unknown>): number[] {
+  const [batch, n, width] = qkv.shape;
+  const heads = attrs.heads as number;
+  return [batch, n, heads, width / (3 * heads)];
+}
+
+/** A float32 kernel with one output or several, made with backend.makeOutput. */
+function registerNative(
+  kernelName: string,
+  compute: (inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>, backend: WasmBackend) => tf.TensorInfo | tf.TensorInfo[],
+): void {
+  const kernelFunc = ({ inputs, attrs, backend }: { inputs: Record<string, tf.TensorInfo>; attrs: Record<string, unknown>; backend: WasmBackend }) =>
+    compute(inputs, attrs, backend);
   tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }
 

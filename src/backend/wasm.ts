@@ -43,7 +43,7 @@ export const wasmDriver: BackendDriver = {
   },
 };
 
-/** The optional native kernels (native/): OpenBLAS matMuls and a fused GELU on the wasm heap. */
+/** The optional native kernels (native/): OpenBLAS matMuls and fused GELU, LayerNorm, attention on the wasm heap. */
 function nativeDetail(): string {
   const { available, reason } = nativeKernelsAvailable();
   return available ? 'yes (OpenBLAS)' : `no: ${reason}`;

@@ -1,8 +1,18 @@
 /**
  * Optional fused kernels the model uses when the active backend provides them (the native addon
  * registers them for wasm: see src/backend/native-kernels.ts), falling back to tfjs ops otherwise.
- *   GELU:      x · Φ(x) of `x`
- *   GELU_GRAD: `dy` · d/dx x · Φ(x)
+ *   GELU:            x · Φ(x) of `x`
+ *   GELU_GRAD:       `dy` · d/dx x · Φ(x)
+ *   LAYER_NORM:      `x`, `weight`, `bias` (attr `eps`) → [x̂ · weight + bias, x̂, 1/σ] over the
+ *                    last axis; 1/σ has a trailing axis of 1
+ *   LAYER_NORM_GRAD: `dy`, `normalized` (x̂), `invStd` (1/σ), `weight` → [dx, dWeight, dBias]
+ *   ATTENTION:       `qkv` [b, n, 3·h·d] (q | k | v, each `(h d)`), attrs `heads`, `scale` →
+ *                    [out [b, n, h·d] = softmax(scale · q·kᵀ)·v per head, probs [b, h, n, n]]
+ *   ATTENTION_GRAD:  `dy` [b, n, h·d], `qkv`, `probs`, attrs `heads`, `scale` → dqkv [b, n, 3·h·d]
  */
 export const GELU = 'VitGelu';
 export const GELU_GRAD = 'VitGeluGrad';
+export const LAYER_NORM = 'VitLayerNorm';
+export const LAYER_NORM_GRAD = 'VitLayerNormGrad';
+export const ATTENTION = 'VitAttention';
+export const ATTENTION_GRAD = 'VitAttentionGrad';

@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/schema.js';
 import { rearrange, repeat } from '../einops/index.js';
 import { Rng } from '../util/rng.js';
-import { layerNorm, linear, residualAdd } from './layers.js';
+import { hasKernel } from '../backend/kernel-traits.js';
+import { fusedSelfAttention } from './fused-attention.js';
+import { ATTENTION } from './fused-kernels.js';
+import { addToEachSample, layerNorm, linear, residualAdd } from './layers.js';
 import { feedForward } from './mlp.js';
 import { CHANNELS, type Params } from './params.js';
 import { tfSeed } from './seed.js';
@@ -37,7 +40,7 @@ export function vitForward(
     let x = patchEmbedding(params, cfg, images);
     const cls = repeat(p('cls_token'), '1 1 d -> b 1 d', { b });
     x = tf.concat([cls, x], 1);
-    x = dropout(tf.add(x, p('pos_embed')), cfg.emb_dropout);
+    x = dropout(addToEachSample(x, p('pos_embed')), cfg.emb_dropout);
 
     for (let i = 0; i < cfg.depth; i++) {
       const block = (name: string) => p(`blocks.${i}.${name}`);
@@ -72,6 +75,7 @@ type Dropout = (x: tf.Tensor, rate: number, noiseShape?: number[]) => tf.Tensor;
 /**
  * Multi-head self-attention: softmax(q·kᵀ / √dim_head) · v per head, heads concatenated, projected.
  * The output projection is always there (vit-pytorch drops it when heads = 1 and dim_head = dim).
+ * Without attention dropout, one fused kernel each way where the backend has it (fused-attention.ts).
  */
 function attention(
   x: tf.Tensor,
@@ -81,6 +85,10 @@ function attention(
   capture?: tf.Tensor[],
 ): tf.Tensor {
   const h = cfg.heads;
+  if (cfg.attn_dropout === 0 && hasKernel(ATTENTION)) {
+    const out = fusedSelfAttention(linear(x, w('attn.qkv.weight')), h, cfg.dim_head ** -0.5);
+    return dropout(linear(out, w('attn.out.weight'), w('attn.out.bias')), cfg.dropout);
+  }
   // The fused projection's output splits into q | k | v; splitting its weight's columns instead,
   // x·[Wq Wk Wv] = [x·Wq x·Wk x·Wv], is the same and avoids wasm's slow split of a large tensor.
   const [wq, wk, wv] = tf.split(w('attn.qkv.weight'), 3, 1);

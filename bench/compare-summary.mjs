@@ -1,0 +1,34 @@
+// Summarizes bench/compare.sh's runs (one JSON line each: {run, config, result}): per config,
+// the median img/s and peak RSS of each contender, and ours/PyTorch as the median, min and max of
+// the per-round ratios (ours against the PyTorch run of the same round). With two PyTorch
+// variants, each round's ratio is against the variant whose median is faster.
+import { readFileSync } from 'node:fs';
+
+const [file, ...configs] = process.argv.slice(2);
+const runs = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const fixed = (x, digits = 1) => x.toFixed(digits);
+const label = (config) => (config.endsWith('/default.json') && config.includes('tmp') ? 'default ({})' : config);
+
+for (const config of configs) {
+  const of = (name) => runs.filter((r) => r.config === config && r.run === name).map((r) => r.result);
+  const ours = of('ours');
+  const torches = ['pytorch-passive', 'pytorch-default-omp'].map((name) => [name, of(name)]).filter(([, rs]) => rs.length > 0);
+  console.log(`\n${label(config)}: batch ${ours[0].batch}, ${ours.length} rounds of ${ours[0].steps} steps`);
+  console.log(`${''.padEnd(22)}${'train img/s'.padStart(12)}${'infer img/s'.padStart(12)}${'peak RSS MB'.padStart(13)}   (medians)`);
+  for (const [name, rs] of [['ours (wasm)', ours], ...torches]) {
+    const m = (key) => median(rs.map((r) => r[key]));
+    console.log(`${name.padEnd(22)}${fixed(m('train_images_per_second')).padStart(12)}${fixed(m('infer_images_per_second')).padStart(12)}${fixed(m('peak_rss_mb'), 0).padStart(13)}`);
+  }
+  for (const [key, what] of [['train_images_per_second', 'train'], ['infer_images_per_second', 'inference']]) {
+    const [name, torch] = torches.reduce((best, t) => (median(t[1].map((r) => r[key])) > median(best[1].map((r) => r[key])) ? t : best));
+    const ratios = ours.map((r, i) => r[key] / torch[i][key]);
+    console.log(`ratio ours/${name} ${what.padEnd(9)}: median ${fixed(median(ratios), 2)}, min ${fixed(Math.min(...ratios), 2)}, max ${fixed(Math.max(...ratios), 2)}`);
+  }
+  const rss = (rs) => median(rs.map((r) => r.peak_rss_mb));
+  console.log(`peak RSS ours/pytorch-passive: ${fixed(rss(ours) / rss(torches[0][1]), 2)}`);
+}
