@@ -85,7 +85,8 @@ function attention(
   capture?: tf.Tensor[],
 ): tf.Tensor {
   const h = cfg.heads;
-  if (cfg.attn_dropout === 0 && hasKernel(ATTENTION)) {
+  // The fused kernel keeps its probabilities to itself: capturing them takes the tfjs path.
+  if (!capture && cfg.attn_dropout === 0 && hasKernel(ATTENTION)) {
     const out = fusedSelfAttention(linear(x, w('attn.qkv.weight')), h, cfg.dim_head ** -0.5);
     return dropout(linear(out, w('attn.out.weight'), w('attn.out.bias')), cfg.dropout);
   }
