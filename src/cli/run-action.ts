@@ -1,9 +1,11 @@
 import chalk from 'chalk';
 import { UserError } from '../errors.js';
+import { systemFailureLine } from '../system-error.js';
 
 /**
  * Wraps a command's action: a UserError becomes one red line on stderr and its exit code;
- * anything else is a bug and keeps its stack trace.
+ * so does a system failure (disk full, permission denied, …) that no caller explained in more detail.
+ * Anything else is a bug and keeps its stack trace.
  */
 export function runAction<A extends unknown[]>(action: (...args: A) => Promise<void> | void) {
   return async (...args: A): Promise<void> => {
@@ -13,6 +15,12 @@ export function runAction<A extends unknown[]>(action: (...args: A) => Promise<v
       if (err instanceof UserError) {
         process.stderr.write(`${chalk.red('error:')} ${err.message}\n`);
         process.exitCode = err.exitCode;
+        return;
+      }
+      const line = systemFailureLine(err);
+      if (line) {
+        process.stderr.write(`${chalk.red('error:')} ${line}\n`);
+        process.exitCode = 1;
         return;
       }
       throw err;
