@@ -7,6 +7,7 @@ import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
 import type { BackendName, Config } from '../config/schema.js';
+import { summarizeConfig } from '../config/summary.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
@@ -23,6 +24,7 @@ interface TrainFlags {
   resume?: string;
   dataDir: string;
   backend?: BackendName;
+  printConfig?: boolean;
 }
 
 export function trainCommand(): Command {
@@ -33,6 +35,7 @@ export function trainCommand(): Command {
     .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
     .addOption(dataDirOption())
     .addOption(backendOption())
+    .option('--print-config', 'print the whole resolved config (JSON) instead of its summary')
     .addHelpText('after', '\nExamples:\n  vit train --config configs/smoke.json\n  vit train --config configs/vit-cifar10.json --set train.epochs=50 --backend wasm\n  vit train --resume checkpoints/vit-cifar10/last')
     .action(runAction(runTrain));
 }
@@ -49,9 +52,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     const runDir = resume ? dirname(flags.resume!) : await createRunDir(config.checkpoint_dir, config.run_name!);
     if (!resume) await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
-    console.log(chalk.dim(JSON.stringify(config, null, 2)));
-    console.log(`${chalk.bold('backend')} ${backend.name} ${chalk.dim(describe(backend.details))}`);
-    console.log(`${chalk.bold('model')} ViT ${countParams(config.model).toLocaleString('en-US')} parameters`);
+    printConfig(config, runDir, flags.printConfig);
+    console.log(`${chalk.bold('backend'.padEnd(SUMMARY_WIDTH))}${backend.name} ${chalk.dim(describe(backend.details))}`);
 
     const abort = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
@@ -81,6 +83,24 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   } finally {
     backend.dispose();
   }
+}
+
+const SUMMARY_WIDTH = 16;
+
+/**
+ * The config as a few lines (headline keys and what differs from the defaults), or all of it with
+ * --print-config; the run's config.json always holds all of it.
+ */
+function printConfig(config: Config, runDir: string, full = false): void {
+  if (full) {
+    console.log(JSON.stringify(config, null, 2));
+    return;
+  }
+  const params = `${countParams(config.model).toLocaleString('en-US')} parameters`;
+  for (const { section, text } of summarizeConfig(config, { model: params })) {
+    console.log(`${chalk.bold(section.padEnd(SUMMARY_WIDTH))}${text}`);
+  }
+  console.log(chalk.dim(`${''.padEnd(SUMMARY_WIDTH)}(other keys at their defaults; all of them: ${join(runDir, 'config.json')} or --print-config)`));
 }
 
 /** A resumed run keeps its config; `--set` may still change keys such as train.epochs. */
