@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
 import { explainSystemError } from '../system-error.js';
-import { replaceDirAtomic, tempPathFor } from '../util/atomic.js';
+import { removeTree, replaceDirAtomic, tempPathFor } from '../util/atomic.js';
 import { DATASET_DIR, DATASET_FILES } from './cifar10.js';
 import { fetchToFile } from './fetch-archive.js';
 
@@ -42,7 +42,7 @@ export async function downloadDataset(dataDir: string, options: DownloadOptions)
   try {
     await fetchAndUnpack(options, expectedMd5, localArchive, archive, target);
   } catch (err) {
-    if (created) await rm(created, { recursive: true, force: true });
+    if (created) await removeTree(created);
     const doing = localArchive ? `unpacking ${options.source} into ${target}` : `downloading ${options.source} into ${dataDir}`;
     throw explainSystemError(err, { doing, intact: kept, next: 'try again' });
   }

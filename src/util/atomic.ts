@@ -99,7 +99,7 @@ export async function replaceDirAtomic(path: string, fill: (tmpDir: string) => P
     await fill(tmp);
     await syncTree(tmp);
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    await removeTree(tmp);
     throw err;
   }
   let hadOld = true;
@@ -142,6 +142,14 @@ async function asideCopies(path: string): Promise<string[]> {
   return names
     .filter((n) => n.startsWith(tempPrefix(path)) && n.endsWith(ASIDE_SUFFIX))
     .map((n) => join(dirname(path), n));
+}
+
+/**
+ * Removes a directory that a failed writer may still be adding to: tar's extraction rejects on its
+ * first error while other file writes are in flight, so a plain rm can meet ENOTEMPTY; retry it.
+ */
+export async function removeTree(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 async function exists(path: string): Promise<boolean> {
