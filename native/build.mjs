@@ -4,14 +4,14 @@
 // when they are installed next to it, so the build needs no network.
 //
 // It prints one line: built, or not built and why. node-gyp's own output (~60 lines) goes to
-// native/build.log; VIT_NATIVE_VERBOSE=1 shows it as it happens instead.
+// native/build.log (or VIT_NATIVE_LOG); VIT_NATIVE_VERBOSE=1 shows it as it happens instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const logPath = join(here, 'build.log');
+const logPath = process.env.VIT_NATIVE_LOG || join(here, 'build.log');
 const verbose = /^(1|true|yes)$/i.test(process.env.VIT_NATIVE_VERBOSE ?? '');
 
 const prefix = dirname(dirname(process.execPath));
