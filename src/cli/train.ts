@@ -1,6 +1,5 @@
 import chalk from 'chalk';
 import { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
@@ -14,6 +13,7 @@ import { UserError } from '../errors.js';
 import { countParams, paramShapes } from '../model/vit.js';
 import { createRunDir } from '../train/run-dir.js';
 import { train } from '../train/trainer.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { backendOption, dataDirOption, setOption } from './common-options.js';
 import { runAction } from './run-action.js';
 import { trainReporter } from './train-reporter.js';
@@ -50,7 +50,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   try {
     const data = await loadCifar10(await ensureDataset(flags.dataDir));
     const runDir = resume ? dirname(flags.resume!) : await createRunDir(config.checkpoint_dir, config.run_name!);
-    if (!resume) await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    if (!resume) await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
     printConfig(config, runDir, flags.printConfig);
     console.log(`${chalk.bold('backend'.padEnd(SUMMARY_WIDTH))}${backend.name} ${chalk.dim(describe(backend.details))}`);

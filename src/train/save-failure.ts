@@ -11,11 +11,10 @@ export interface SavedAt {
  * is still intact (saves are atomic, so the previous `last/` survives any failure) and how to go on.
  */
 export function saveFailure(what: string, lastDir: string, last: SavedAt | null, name?: 'last' | 'best'): FailureContext {
-  const previous = name === 'best' ? 'best/' : 'last/';
-  const intact = last ? `${name === 'last' ? 'the previous' : 'the saved'} last/ (${describe(last)}) is intact` : 'no checkpoint was saved yet';
+  const lastIntact = last ? `${name === 'last' ? 'the previous' : 'the saved'} last/ (${describe(last)}) is intact` : 'no checkpoint was saved yet';
   return {
     doing: `writing ${what}`,
-    intact: name === 'best' ? `the previous ${previous} is unchanged and ${intact}` : intact,
+    intact: name === 'best' ? `the previous best/ is unchanged and ${lastIntact}` : lastIntact,
     next: last ? `resume with: vit train --resume ${lastDir}` : 'start the run again',
   };
 }
