@@ -156,3 +156,16 @@ test('vit data download onto a full disk (tmpfs): one line, exit 1, and the data
     await fs.unmount();
   }
 });
+
+test('a checkpoint_dir on a read-only file system (tmpfs): one line naming it, exit 1', async (t) => {
+  const fs = await smallTmpfs('64k', ['ro']);
+  if (!fs) return t.skip('cannot mount a tmpfs here (needs root)');
+  try {
+    const runs = join(fs.dir, 'runs');
+    const train = vit(['train', '--config', 'configs/smoke.json', '--set', `checkpoint_dir=${runs}`, '--data-dir', root]);
+    assert.equal(train.code, 1);
+    assert.equal(train.stderr, `error: read-only file system (EROFS) (mkdir ${runs}); use a writable directory and run the command again\n`);
+  } finally {
+    await fs.unmount();
+  }
+});

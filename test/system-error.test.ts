@@ -53,3 +53,34 @@ test('readableDir returns the path itself when there is nothing to fall back to'
   await mkdir(join(root, 'plain'));
   assert.equal(await readableDir(join(root, 'plain')), join(root, 'plain'));
 });
+
+/** Runs a command action through runAction, capturing stderr and the exit code it sets. */
+async function runCaptured(action: () => void): Promise<{ stderr: string; exitCode: number | undefined }> {
+  const { runAction } = await import('../src/cli/run-action.js');
+  const write = process.stderr.write;
+  const saved = process.exitCode;
+  let stderr = '';
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  try {
+    process.exitCode = undefined;
+    await runAction(action)();
+    return { stderr, exitCode: process.exitCode as number | undefined };
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = saved;
+  }
+}
+
+test('the CLI prints a system failure no caller explained as one line (exit 1), and a bug with its stack (exit 70)', async () => {
+  const system = await runCaptured(() => {
+    throw sysError('EDQUOT', '/home/u/runs/x');
+  });
+  assert.equal(system.exitCode, 1);
+  assert.match(system.stderr, /^error: disk quota exceeded \(EDQUOT\) \(write \/home\/u\/runs\/x\); free some space and run the command again\n$/);
+
+  const bug = await runCaptured(() => {
+    throw new TypeError('boom');
+  });
+  assert.equal(bug.exitCode, 70);
+  assert.match(bug.stderr, /^TypeError: boom\n\s+at /);
+});

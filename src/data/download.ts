@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
 import { explainSystemError } from '../system-error.js';
 import { removeTree, replaceDirAtomic, tempPathFor } from '../util/atomic.js';
+import { makeDir } from '../util/make-dir.js';
 import { DATASET_DIR, DATASET_FILES } from './cifar10.js';
 import { fetchToFile } from './fetch-archive.js';
 
@@ -33,7 +34,7 @@ export async function downloadDataset(dataDir: string, options: DownloadOptions)
   const expectedMd5 = checkMd5Flag(options.md5);
   const localArchive = localPath(options.source);
   // The first directory mkdir made, if any: removed again when the download fails.
-  const created = await mkdir(dataDir, { recursive: true }).catch((err) => {
+  const created = await makeDir(dataDir).catch((err) => {
     throw explainSystemError(err, { doing: `creating ${dataDir}`, intact: 'nothing was written', next: 'try again' });
   });
   // A local archive is read in place; a remote one goes to a temp file first.

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { explainSystemError } from '../system-error.js';
+import { makeDir } from './make-dir.js';
 
 /** A sibling temp path (same directory, so the final rename is atomic on one filesystem). */
 export function tempPathFor(path: string): string {
@@ -70,14 +72,14 @@ async function syncTree(dir: string): Promise<void> {
  * write a temp file beside it, fsync, rename over, fsync the directory.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDir(dirname(path));
   const tmp = tempPathFor(path);
   try {
     await writeFileDurable(tmp, data);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw explainSystemError(err, { doing: `writing ${path}`, intact: 'any previous version of it is unchanged' });
   }
   await syncDir(dirname(path));
 }
@@ -90,7 +92,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * with readableDir(), and the next replaceDirAtomic of `path` puts it back first.
  */
 export async function replaceDirAtomic(path: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDir(dirname(path));
   await recoverInterruptedSwap(path);
   const tmp = tempPathFor(path);
   const aside = tempPathFor(path) + ASIDE_SUFFIX;
