@@ -31,5 +31,10 @@ export const cudaDriver: BackendDriver = {
     }
   },
 
-  activate: async () => ({ tfjsName: 'tensorflow', dispose() {} }),
+  async activate() {
+    // The probe ran in a child process: load libtensorflow here, which registers "tensorflow".
+    const loaded = await loadTfjsNode('@tensorflow/tfjs-node-gpu');
+    if (loaded.status !== 'loaded') throw new Error(`@tensorflow/tfjs-node-gpu did not load here after its probe passed`);
+    return { tfjsName: 'tensorflow', dispose() {} };
+  },
 };

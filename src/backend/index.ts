@@ -1,26 +1,40 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { cpuDriver } from './cpu.js';
-import { cudaDriver } from './cuda.js';
-import type { BackendDriver, Capabilities } from './driver.js';
+import type { Capabilities } from './driver.js';
+import { DRIVERS } from './drivers.js';
+import { isInstalled, probeInChild } from './isolated-probe.js';
 import type { BackendProbe, ConcreteBackend } from './probe.js';
 import { AUTO_ORDER, chooseBackend } from './select.js';
-import { tensorflowDriver } from './tensorflow.js';
-import { wasmDriver } from './wasm.js';
-import { webgpuDriver } from './webgpu.js';
+import { vulkanFailure } from './vulkan-log.js';
 
 export type { Capabilities } from './driver.js';
 export type { BackendProbe, ConcreteBackend } from './probe.js';
 export { AUTO_ORDER, chooseBackend } from './select.js';
 
-const DRIVERS: Record<ConcreteBackend, BackendDriver> = {
-  cuda: cudaDriver,
-  webgpu: webgpuDriver,
-  tensorflow: tensorflowDriver,
-  wasm: wasmDriver,
-  cpu: cpuDriver,
+// tfjs's own notices (the cpu backend's "Hi, looks like you are running TensorFlow.js in
+// Node.js", flag overrides) go to console.warn unless PROD is set; vit says what matters itself.
+tf.env().set('PROD', true);
+
+/** The package holding each backend's native library, whose probe therefore runs in a child process. */
+const NATIVE_PACKAGES: Partial<Record<ConcreteBackend, string>> = {
+  cuda: '@tensorflow/tfjs-node-gpu',
+  webgpu: 'webgpu',
+  tensorflow: '@tensorflow/tfjs-node',
 };
+
+/**
+ * Probes one backend without letting native libraries print to the user's terminal: those with a
+ * native library installed are probed in a child process (see probeInChild); the rest, and
+ * those whose package is absent (nothing native gets loaded), in this process.
+ */
+async function probe(name: ConcreteBackend): Promise<BackendProbe> {
+  const pkg = NATIVE_PACKAGES[name];
+  if (!pkg || !isInstalled(pkg)) return DRIVERS[name].probe();
+  const found = await probeInChild(name);
+  const vulkan = name === 'webgpu' && !found.available ? vulkanFailure(found.nativeLog ?? []) : undefined;
+  return vulkan ? { ...found, reason: `Dawn found no WebGPU adapter: ${vulkan}` } : found;
+}
 
 /** The backend tfjs now computes on. */
 export interface ActiveBackend {
@@ -37,7 +51,7 @@ export interface ActiveBackend {
 /** Probes every backend, in `auto`'s order (for `vit backends`). */
 export async function probeBackends(): Promise<BackendProbe[]> {
   const probes: BackendProbe[] = [];
-  for (const name of AUTO_ORDER) probes.push(await DRIVERS[name].probe());
+  for (const name of AUTO_ORDER) probes.push(await probe(name));
   return probes;
 }
 
@@ -50,9 +64,9 @@ export async function useBackend(requested: BackendName): Promise<ActiveBackend>
   const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
   const probes: BackendProbe[] = [];
   for (const name of candidates) {
-    const probe = await DRIVERS[name].probe();
-    probes.push(probe);
-    if (probe.autoSelectable) break;
+    const found = await probe(name);
+    probes.push(found);
+    if (found.autoSelectable) break;
   }
   const { name, details } = chooseBackend(requested, probes);
   const driver = DRIVERS[name];

@@ -16,6 +16,8 @@ export interface BackendProbe {
   fix?: string;
   /** Facts worth printing: package version, GPU adapter, SIMD, … */
   details: Record<string, string>;
+  /** What the backend's native library wrote to stderr while probed (shown by `vit backends --verbose`). */
+  nativeLog?: string[];
 }
 
 export function availableProbe(name: ConcreteBackend, details: Record<string, string>): BackendProbe {

@@ -22,5 +22,10 @@ export const tensorflowDriver: BackendDriver = {
     }
   },
 
-  activate: async () => ({ tfjsName: 'tensorflow', dispose() {} }),
+  async activate() {
+    // The probe ran in a child process: load libtensorflow here, which registers "tensorflow".
+    const loaded = await loadTfjsNode('@tensorflow/tfjs-node');
+    if (loaded.status !== 'loaded') throw new Error(`@tensorflow/tfjs-node did not load here after its probe passed`);
+    return { tfjsName: 'tensorflow', dispose() {} };
+  },
 };

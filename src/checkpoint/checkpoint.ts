@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { replaceDirAtomic } from '../util/atomic.js';
+import { readableDir, replaceDirAtomic } from '../util/atomic.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /**
@@ -12,8 +12,8 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
  *   weights.safetensors   model parameters (our names, see docs/checkpoint.md)
  *   optimizer.safetensors optimizer moments (`m/<param>`, `v/<param>`)
  *   state.json            where training stands: counters, schedule, early stopping, best metric, meta
- * It is written to a temp directory and renamed into place, so a crash leaves the previous
- * checkpoint or the new one, never a mix.
+ * It is written to a temp directory, flushed to the disk and renamed into place, so a crash (or a
+ * full disk) leaves the previous checkpoint or the new one, never a mix.
  */
 
 export interface NamedArray {
@@ -71,7 +71,9 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<voi
   });
 }
 
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  // A crash in the middle of replacing `last/` may have left only the previous copy, set aside.
+  const dir = await readableDir(path);
   const config = parseConfig(await readJson(join(dir, 'config.json'), dir), join(dir, 'config.json'));
   const weights = decode(await readBytes(join(dir, 'weights.safetensors'), dir), join(dir, 'weights.safetensors'));
   const optimizer = decode(await readBytes(join(dir, 'optimizer.safetensors'), dir), join(dir, 'optimizer.safetensors'));

@@ -8,10 +8,11 @@ export function backendsCommand(): Command {
   return new Command('backends')
     .description('list the compute backends: which can run here, why not, and which one `auto` picks')
     .option('--json', 'print one JSON object instead of text')
+    .option('--verbose', "also print what each backend's native library logged while probed (Dawn, Vulkan, libtensorflow)")
     .action(runAction(runBackends));
 }
 
-async function runBackends(flags: { json?: boolean }): Promise<void> {
+async function runBackends(flags: { json?: boolean; verbose?: boolean }): Promise<void> {
   const probes = await probeBackends();
   const auto = chooseBackend('auto', probes).name;
   if (flags.json) {
@@ -26,6 +27,7 @@ async function runBackends(flags: { json?: boolean }): Promise<void> {
     console.log(`${chalk.bold(probe.name.padEnd(width))}${status(probe)}${details && `  ${chalk.dim(details)}`}`);
     if (probe.reason) console.log(`${indent}${probe.reason}`);
     if (probe.fix) console.log(`${indent}${chalk.dim(probe.fix)}`);
+    if (flags.verbose) for (const line of probe.nativeLog ?? []) console.log(`${indent}${chalk.dim(`| ${line}`)}`);
   }
   console.log(`${chalk.bold('auto')} picks ${chalk.cyan(auto)}`);
 }

@@ -1,9 +1,14 @@
 import chalk from 'chalk';
+import { inspect } from 'node:util';
 import { UserError } from '../errors.js';
+import { systemFailureLine } from '../system-error.js';
 
 /**
  * Wraps a command's action: a UserError becomes one red line on stderr and its exit code;
- * anything else is a bug and keeps its stack trace.
+ * so does a system failure (disk full, permission denied, …) that no caller explained in more detail.
+ * Anything else is a bug: its stack trace is printed (as Node would) and the exit code is 70
+ * (EX_SOFTWARE). Not left to Node: tfjs-backend-wasm's uncaughtException handler would rethrow it
+ * from its own source line and exit with 7, which reads like a crash inside wasm.
  */
 export function runAction<A extends unknown[]>(action: (...args: A) => Promise<void> | void) {
   return async (...args: A): Promise<void> => {
@@ -15,10 +20,20 @@ export function runAction<A extends unknown[]>(action: (...args: A) => Promise<v
         process.exitCode = err.exitCode;
         return;
       }
-      throw err;
+      const line = systemFailureLine(err);
+      if (line) {
+        process.stderr.write(`${chalk.red('error:')} ${line}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stderr.write(`${inspect(err)}\n`);
+      process.exitCode = EXIT_BUG;
     }
   };
 }
+
+/** sysexits.h's EX_SOFTWARE: an internal error. */
+const EXIT_BUG = 70;
 
 /** For subcommands that a later change fills in. */
 export function notImplemented(name: string): never {

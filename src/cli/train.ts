@@ -1,18 +1,19 @@
 import chalk from 'chalk';
 import { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
 import type { BackendName, Config } from '../config/schema.js';
+import { summarizeConfig } from '../config/summary.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
 import { countParams, paramShapes } from '../model/vit.js';
 import { createRunDir } from '../train/run-dir.js';
 import { type TrainEvents, train } from '../train/trainer.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { backendOption, dataDirOption, setOption } from './common-options.js';
 import { runAction } from './run-action.js';
 import { printValAccuracyChart, writeRunCurves } from './train-curves.js';
@@ -24,6 +25,7 @@ interface TrainFlags {
   resume?: string;
   dataDir: string;
   backend?: BackendName;
+  printConfig?: boolean;
 }
 
 export function trainCommand(): Command {
@@ -34,6 +36,7 @@ export function trainCommand(): Command {
     .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
     .addOption(dataDirOption())
     .addOption(backendOption())
+    .option('--print-config', 'print the whole resolved config (JSON) instead of its summary')
     .addHelpText('after', '\nExamples:\n  vit train --config configs/smoke.json\n  vit train --config configs/vit-cifar10.json --set train.epochs=50 --backend wasm\n  vit train --resume checkpoints/vit-cifar10/last')
     .action(runAction(runTrain));
 }
@@ -48,11 +51,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   try {
     const data = await loadCifar10(await ensureDataset(flags.dataDir));
     const runDir = resume ? dirname(flags.resume!) : await createRunDir(config.checkpoint_dir, config.run_name!);
-    if (!resume) await writeFile(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    if (!resume) await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
-    console.log(chalk.dim(JSON.stringify(config, null, 2)));
-    console.log(`${chalk.bold('backend')} ${backend.name} ${chalk.dim(describe(backend.details))}`);
-    console.log(`${chalk.bold('model')} ViT ${countParams(config.model).toLocaleString('en-US')} parameters`);
+    printConfig(config, runDir, flags.printConfig);
+    console.log(`${chalk.bold('backend'.padEnd(SUMMARY_WIDTH))}${backend.name} ${chalk.dim(describe(backend.details))}`);
 
     const abort = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
@@ -90,6 +92,24 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   } finally {
     backend.dispose();
   }
+}
+
+const SUMMARY_WIDTH = 16;
+
+/**
+ * The config as a few lines (headline keys and what differs from the defaults), or all of it with
+ * --print-config; the run's config.json always holds all of it.
+ */
+function printConfig(config: Config, runDir: string, full = false): void {
+  if (full) {
+    console.log(JSON.stringify(config, null, 2));
+    return;
+  }
+  const params = `${countParams(config.model).toLocaleString('en-US')} parameters`;
+  for (const { section, text } of summarizeConfig(config, { model: params })) {
+    console.log(`${chalk.bold(section.padEnd(SUMMARY_WIDTH))}${text}`);
+  }
+  console.log(chalk.dim(`${''.padEnd(SUMMARY_WIDTH)}(other keys at their defaults; all of them: ${join(runDir, 'config.json')} or --print-config)`));
 }
 
 /** A resumed run keeps its config; `--set` may still change keys such as train.epochs. */

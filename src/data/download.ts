@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
-import { replaceDirAtomic, tempPathFor } from '../util/atomic.js';
+import { explainSystemError } from '../system-error.js';
+import { removeTree, replaceDirAtomic, tempPathFor } from '../util/atomic.js';
+import { makeDir } from '../util/make-dir.js';
 import { DATASET_DIR, DATASET_FILES } from './cifar10.js';
 import { fetchToFile } from './fetch-archive.js';
 
@@ -23,17 +25,32 @@ export interface DownloadOptions {
 /**
  * Puts CIFAR-10 at `dataDir/cifar-10-batches-bin/` unless it is already there. The archive is
  * checked against `md5` and unpacked into a temp directory that is renamed into place only when
- * complete: a failed or interrupted attempt leaves no partial dataset, nor any temp file, and an
- * existing dataset (with `force`) is replaced only by a complete new one.
+ * complete: a failed or interrupted attempt leaves no partial dataset, nor any temp file, nor a
+ * `dataDir` that it created, and an existing dataset (with `force`) is replaced only by a complete new one.
  */
 export async function downloadDataset(dataDir: string, options: DownloadOptions): Promise<{ path: string; downloaded: boolean }> {
   const target = join(dataDir, DATASET_DIR);
   if (!options.force && (await exists(target))) return { path: target, downloaded: false };
   const expectedMd5 = checkMd5Flag(options.md5);
   const localArchive = localPath(options.source);
-  await mkdir(dataDir, { recursive: true });
+  // The first directory mkdir made, if any: removed again when the download fails.
+  const created = await makeDir(dataDir).catch((err) => {
+    throw explainSystemError(err, { doing: `creating ${dataDir}`, intact: 'nothing was written', next: 'try again' });
+  });
   // A local archive is read in place; a remote one goes to a temp file first.
   const archive = localArchive ?? tempPathFor(join(dataDir, 'cifar-10-binary.tar.gz'));
+  const kept = options.force ? `the existing ${target} is unchanged` : 'nothing was kept';
+  try {
+    await fetchAndUnpack(options, expectedMd5, localArchive, archive, target);
+  } catch (err) {
+    if (created) await removeTree(created);
+    const doing = localArchive ? `unpacking ${options.source} into ${target}` : `downloading ${options.source} into ${dataDir}`;
+    throw explainSystemError(err, { doing, intact: kept, next: 'try again' });
+  }
+  return { path: target, downloaded: true };
+}
+
+async function fetchAndUnpack(options: DownloadOptions, expectedMd5: string, localArchive: string | null, archive: string, target: string): Promise<void> {
   await abortOnInterrupt(async (signal) => {
     try {
       const md5 = localArchive ? await md5OfFile(localArchive, signal) : await fetchToFile(options.source, archive, signal);
@@ -51,7 +68,6 @@ export async function downloadDataset(dataDir: string, options: DownloadOptions)
       if (!localArchive) await rm(archive, { force: true });
     }
   });
-  return { path: target, downloaded: true };
 }
 
 /** The dataset directory for `train`/`eval`, downloaded from the official source on first use. */

@@ -19,7 +19,8 @@ export async function fetchToFile(url: string, file: string, signal: AbortSignal
   try {
     response = await fetch(url, { signal });
   } catch (err) {
-    throw explainNetworkError(url, err, 'cannot reach');
+    if (signal.aborted) throw err;
+    throw explainNetworkError(url, err, 'cannot reach') ?? refusedByFetch(url, err);
   }
   if (!response.ok || !response.body) {
     throw new UserError(`${url}: the server answered HTTP ${response.status} ${response.statusText}`.trimEnd());
@@ -40,20 +41,32 @@ export async function fetchToFile(url: string, file: string, signal: AbortSignal
       { signal },
     );
   } catch (err) {
-    throw explainNetworkError(url, err, 'lost the connection to');
+    throw explainNetworkError(url, err, 'lost the connection to') ?? err;
   } finally {
     progress.stop();
   }
   return md5.digest('hex');
 }
 
-function explainNetworkError(url: string, err: unknown, what: string): unknown {
+const OFFLINE_HINT = 'Get cifar-10-binary.tar.gz another way and run: vit data download --source /path/to/cifar-10-binary.tar.gz --md5 <hex>';
+
+/** A UserError for a server that could not be reached or stopped answering; undefined for other errors. */
+function explainNetworkError(url: string, err: unknown, what: string): UserError | undefined {
   const code = networkCode(err);
-  if (code === undefined) return err;
-  return new UserError(
-    `${what} ${new URL(url).host} (${code}). Get cifar-10-binary.tar.gz another way and run: ` +
-      `vit data download --source /path/to/cifar-10-binary.tar.gz --md5 <hex>`,
-  );
+  if (code === undefined) return undefined;
+  return new UserError(`${what} ${new URL(url).host} (${code}). ${OFFLINE_HINT}`);
+}
+
+/**
+ * fetch() rejects some requests before connecting, as a TypeError whose `cause` says why: a
+ * malformed URL ("Invalid URL"), a port browsers refuse ("bad port"), an unsupported scheme.
+ * None of these is our bug, and the URL is the user's, so it is one line naming it.
+ */
+function refusedByFetch(url: string, err: unknown): unknown {
+  if (!(err instanceof TypeError)) return err;
+  const cause = err.cause instanceof Error ? err.cause.message : err.message;
+  const why = /bad port/i.test(cause) ? 'its port is one that fetch refuses to connect to (a "bad port")' : cause;
+  return new UserError(`${url}: cannot download (${why}). ${OFFLINE_HINT}`);
 }
 
 /** fetch wraps the socket's error in `cause` ("fetch failed"), sometimes twice. */

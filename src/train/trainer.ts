@@ -8,6 +8,7 @@ import type { Cifar10, Split } from '../data/cifar10.js';
 import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
+import { explainSystemError } from '../system-error.js';
 import { type Params, initParams, isDecayed } from '../model/vit.js';
 import { VERSION } from '../version.js';
 import { plannedEpochs } from './budget.js';
@@ -17,6 +18,7 @@ import { evaluate } from './evaluate.js';
 import { MetricsCsv, type MetricsRow } from './metrics-csv.js';
 import { Optimizer } from './optimizer.js';
 import { type Schedule, createSchedule } from './schedule.js';
+import { type SavedAt, saveFailure } from './save-failure.js';
 import { epochRng, stepSeed } from './seeds.js';
 import { trainStep } from './train-step.js';
 
@@ -81,6 +83,8 @@ class TrainingRun {
   private state: TrainingState;
   private readonly clockStart: number;
   private readonly now: () => number;
+  /** What `last/` on disk holds, for the message when a later save fails. */
+  private lastSaved: SavedAt | null;
 
   constructor(private readonly opts: TrainOptions) {
     const cfg = (this.cfg = opts.config);
@@ -95,6 +99,7 @@ class TrainingRun {
     this.state = { ...FRESH_STATE, ...opts.resume?.state };
     this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
     if (opts.resume) this.restore(opts.resume);
+    this.lastSaved = opts.resume ? { epoch: this.state.epoch, step_in_epoch: this.state.step_in_epoch } : null;
     this.now = opts.now ?? (() => performance.now());
     this.clockStart = this.now() - this.state.elapsed_seconds * 1000;
   }
@@ -153,7 +158,9 @@ class TrainingRun {
         partial_epoch: null,
         best: verdict.improved ? { monitor, value: metrics[monitor], epoch } : this.state.best,
       };
-      await csv.append(row);
+      await csv.append(row).catch((err) => {
+        throw explainSystemError(err, saveFailure(csvPath, join(opts.runDir, 'last'), this.lastSaved));
+      });
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
       await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), planned });
@@ -296,7 +303,13 @@ class TrainingRun {
       meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, date: new Date().toISOString(), metrics },
     };
     tf.dispose(Object.values(moments.tensors));
-    await saveCheckpoint(join(this.opts.runDir, name), ckpt);
+    const dir = join(this.opts.runDir, name);
+    try {
+      await saveCheckpoint(dir, ckpt);
+    } catch (err) {
+      throw explainSystemError(err, saveFailure(dir, join(this.opts.runDir, 'last'), this.lastSaved, name));
+    }
+    if (name === 'last') this.lastSaved = { epoch: this.state.epoch, step_in_epoch: this.state.step_in_epoch };
   }
 
   private elapsedSeconds(): number {
