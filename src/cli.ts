@@ -6,6 +6,7 @@ import { benchCommand } from './cli/bench.js';
 import { dataCommand } from './cli/data.js';
 import { evalCommand } from './cli/eval.js';
 import { exportCommand } from './cli/export.js';
+import { importCommand } from './cli/import.js';
 import { trainCommand } from './cli/train.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +22,7 @@ const program = new Command('vit')
   .addCommand(dataCommand())
   .addCommand(benchCommand())
   .addCommand(backendsCommand())
-  .addCommand(exportCommand());
+  .addCommand(exportCommand())
+  .addCommand(importCommand());
 
 await program.parseAsync(process.argv);

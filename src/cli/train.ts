@@ -3,14 +3,14 @@ import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { useBackend } from '../backend/index.js';
-import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { type NamedArrays, checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
 import type { BackendName, Config } from '../config/schema.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
-import { countParams, paramShapes } from '../model/vit.js';
+import { countParams, modelName, paramShapes } from '../model/family.js';
 import { createRunDir } from '../train/run-dir.js';
 import { train } from '../train/trainer.js';
 import { backendOption, dataDirOption, setOption } from './common-options.js';
@@ -42,6 +42,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const resume = flags.resume ? await loadCheckpoint(flags.resume) : undefined;
   const config = resume ? resumedConfig(resume.config, flags) : loadConfig(flags.config!, flags.set);
   if (resume) checkShapes(resume.weights, paramShapes(config.model), `${flags.resume}/weights.safetensors`);
+  const initWeights = !resume && config.train.init_from ? await startingWeights(config) : undefined;
 
   const backend = await useBackend(flags.backend ?? config.backend);
   try {
@@ -51,7 +52,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 
     console.log(chalk.dim(JSON.stringify(config, null, 2)));
     console.log(`${chalk.bold('backend')} ${backend.name} ${chalk.dim(describe(backend.details))}`);
-    console.log(`${chalk.bold('model')} ViT ${countParams(config.model).toLocaleString('en-US')} parameters`);
+    console.log(`${chalk.bold('model')} ${modelName(config.model)} ${countParams(config.model).toLocaleString('en-US')} parameters`);
 
     const abort = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
@@ -62,7 +63,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     const reporter = trainReporter(config.train.epochs);
     try {
-      const result = await train({ config, data, runDir, backend: backend.name, resume, events: reporter, signal: abort.signal });
+      const result = await train({ config, data, runDir, backend: backend.name, resume, initWeights, events: reporter, signal: abort.signal });
       reporter.stop();
       const best = result.state.best;
       const bestText = best ? `best ${best.monitor} ${best.value.toFixed(4)} at epoch ${best.epoch} (${join(runDir, 'best')})` : 'no best checkpoint';
@@ -95,4 +96,13 @@ function describe(details: Record<string, string>): string {
   return Object.entries(details)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+}
+
+/** train.init_from: the weights of that checkpoint directory, checked against this config's model. */
+async function startingWeights(config: Config): Promise<{ arrays: NamedArrays; source: string }> {
+  const dir = config.train.init_from!;
+  const source = `train.init_from: ${dir}/weights.safetensors`;
+  const arrays = (await loadCheckpoint(dir)).weights;
+  checkShapes(arrays, paramShapes(config.model), source);
+  return { arrays, source };
 }

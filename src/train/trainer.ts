@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { type Checkpoint, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { type Checkpoint, type NamedArrays, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
 import { toTensors, trainAugmentations, trainBatches } from '../data/batches.js';
@@ -8,7 +8,7 @@ import type { Cifar10, Split } from '../data/cifar10.js';
 import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { type Params, initParams, isDecayed } from '../model/vit.js';
+import { type Params, decayRule, initParams } from '../model/family.js';
 import { VERSION } from '../version.js';
 import { EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
@@ -33,6 +33,8 @@ export interface TrainOptions {
   backend: string;
   /** Continue from this checkpoint (its config must be `config` up to epochs/time budget). */
   resume?: Checkpoint;
+  /** A fresh run's starting weights (train.init_from), checked against the model's shapes. */
+  initWeights?: { arrays: NamedArrays; source: string };
   events?: TrainEvents;
   /** Abort: the current step finishes, `last/` is saved mid-epoch, and the run returns 'interrupted'. */
   signal?: AbortSignal;
@@ -77,9 +79,10 @@ class TrainingRun {
     this.splits = { train, val: val ?? test, valName: val ? 'val' : 'test' };
     this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
     this.params = initParams(cfg.model, cfg.seed);
-    this.optimizer = new Optimizer(this.params, cfg.optimizer, isDecayed);
+    this.optimizer = new Optimizer(this.params, cfg.optimizer, decayRule(cfg.model));
     this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, cfg.train.epochs);
     this.stopper = new EarlyStopping(cfg.early_stopping);
+    if (!opts.resume && opts.initWeights) restoreVariables(this.params, opts.initWeights.arrays, opts.initWeights.source);
     this.state = opts.resume ? this.restore(opts.resume) : { ...FRESH_STATE };
     this.clockStart = performance.now() - this.state.elapsed_seconds * 1000;
   }
@@ -254,7 +257,7 @@ class TrainingRun {
   }
 }
 
-const FRESH_STATE: TrainingState = {
+export const FRESH_STATE: TrainingState = {
   epoch: 0,
   step_in_epoch: 0,
   global_step: 0,
