@@ -65,15 +65,18 @@ export const CCT_DEFAULTS = {
   positional_embedding: 'learnable' as 'learnable' | 'sine' | 'none',
 };
 const CCT_KEYS = Object.keys(CCT_DEFAULTS) as (keyof typeof CCT_DEFAULTS)[];
-/** ViT-only keys that mean nothing to a CCT (its dropout after the positions is `dropout`). */
-const VIT_ONLY_KEYS = ['patch_size', 'pool', 'emb_dropout'] as const;
+/**
+ * ViT-only keys, with their defaults, that mean nothing to a CCT (its dropout after the positions
+ * is `dropout`): a cct config may hold them only at these values (as its resolved config does).
+ */
+const VIT_ONLY_DEFAULTS = { patch_size: 4, pool: 'cls', emb_dropout: 0 } as const;
 const VIT_DEFAULTS = { dim: 256, heads: 4 };
 
 const ModelObject = z.strictObject({
   /** The model family: 'vit' (the default; may be omitted) or 'cct'. */
   name: z.enum(['vit', 'cct']).optional(),
   image_size: positiveInt.default(32),
-  patch_size: positiveInt.default(4),
+  patch_size: positiveInt.default(VIT_ONLY_DEFAULTS.patch_size),
   dim: positiveInt.default(VIT_DEFAULTS.dim),
   depth: positiveInt.default(7),
   heads: positiveInt.default(VIT_DEFAULTS.heads),
@@ -82,11 +85,11 @@ const ModelObject = z.strictObject({
   /** For 'cct': dim × mlp_ratio (filled in when omitted). */
   mlp_dim: positiveInt.default(512),
   dropout: dropRate.default(0),
-  emb_dropout: dropRate.default(0),
+  emb_dropout: dropRate.default(VIT_ONLY_DEFAULTS.emb_dropout),
   attn_dropout: dropRate.default(0),
   /** Stochastic depth: the last block's drop probability (linearly increasing from 0). */
   drop_path: dropRate.default(0),
-  pool: z.enum(['cls', 'mean']).default('cls'),
+  pool: z.enum(['cls', 'mean']).default(VIT_ONLY_DEFAULTS.pool),
   num_classes: positiveInt.default(10),
   mlp_ratio: z.number().positive().optional(),
   conv_layers: positiveInt.optional(),
@@ -103,8 +106,9 @@ const ModelObject = z.strictObject({
 /** For 'cct', fills the CCT defaults, dim_head = dim / heads and mlp_dim = dim × mlp_ratio where omitted. */
 function withFamilyDefaults(raw: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof raw !== 'object' || raw === null || (raw as { name?: unknown }).name !== 'cct') return raw;
-  for (const key of VIT_ONLY_KEYS) {
-    if (key in raw) ctx.addIssue({ code: 'custom', path: [key], message: "not a key of model.name 'cct'" });
+  for (const [key, value] of Object.entries(VIT_ONLY_DEFAULTS)) {
+    const given = (raw as Record<string, unknown>)[key];
+    if (given !== undefined && given !== value) ctx.addIssue({ code: 'custom', path: [key], message: "does not apply to model.name 'cct' (remove it)" });
   }
   const m: Record<string, unknown> = { ...CCT_DEFAULTS, ...(raw as Record<string, unknown>) };
   const dim = typeof m.dim === 'number' ? m.dim : VIT_DEFAULTS.dim;

@@ -87,3 +87,24 @@ export function cctToPytorch(weights: Record<string, SafeTensor>, cfg: CctConfig
   }
   return { stateDict, metadata: { format: 'pt', cct_args: JSON.stringify(cctArgs(cfg)), model_config: JSON.stringify(cfg) } };
 }
+
+/** The inverse of cctArgs: a `model` config object (to validate with the schema) from SHI-Labs' arguments. */
+export function modelFromCctArgs(args: Record<string, unknown>): Record<string, unknown> {
+  return {
+    name: 'cct',
+    image_size: args.img_size,
+    dim: args.embedding_dim,
+    conv_layers: args.n_conv_layers,
+    conv_kernel: args.kernel_size,
+    conv_stride: args.stride,
+    conv_padding: args.padding,
+    pool_kernel: args.pooling_kernel_size,
+    pool_stride: args.pooling_stride,
+    pool_padding: args.pooling_padding,
+    depth: args.num_layers,
+    heads: args.num_heads,
+    mlp_ratio: args.mlp_ratio,
+    num_classes: args.num_classes,
+    positional_embedding: args.positional_embedding,
+  };
+}

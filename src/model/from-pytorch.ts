@@ -22,9 +22,9 @@ export function fromPytorchStateDict(stateDict: Record<string, SafeTensor>, cfg:
   for (const [name, tensor] of Object.entries(frozen)) expected.set(name, { ours: '', shape: tensor.shape, perm: null });
 
   const unknown = Object.keys(stateDict).filter((name) => !expected.has(name));
-  if (unknown.length > 0) throw new UserError(`${source}: unexpected tensors ${unknown.join(', ')} (not in the ${cfg.name ?? 'vit'} model of this config)`);
+  if (unknown.length > 0) throw new UserError(`${source}: unexpected tensors ${list(unknown)} (not in the ${cfg.name ?? 'vit'} model of this config)`);
   const missing = [...expected.keys()].filter((name) => !(name in stateDict));
-  if (missing.length > 0) throw new UserError(`${source}: missing tensors ${missing.join(', ')}`);
+  if (missing.length > 0) throw new UserError(`${source}: missing tensors ${list(missing)}`);
 
   const weights: Record<string, SafeTensor> = {};
   for (const [name, { ours, shape, perm }] of expected) {
@@ -38,4 +38,8 @@ export function fromPytorchStateDict(stateDict: Record<string, SafeTensor>, cfg:
     if (ours) weights[ours] = perm ? permuted(tensor, perm) : tensor; // frozen tables are rebuilt, not read
   }
   return weights;
+}
+
+function list(names: string[]): string {
+  return names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
 }
