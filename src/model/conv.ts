@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { rearrange } from '../einops/index.js';
 import { linear } from './layers.js';
 
 /**
@@ -14,7 +15,11 @@ export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, stride: number, paddin
   if (channels !== cin) throw new Error(`conv2d: input has ${channels} channels, the weight expects ${cin}`);
   const outH = Math.floor((height + 2 * padding - kh) / stride) + 1;
   const outW = Math.floor((width + 2 * padding - kw) / stride) + 1;
-  const padded = padding > 0 ? tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]]) : x;
+  // With a stride, each window's (i, j) elements are read as every stride-th of stride·out rows
+  // and columns; the extra zeros below and right make those ranges exist and are never read.
+  const extraH = Math.max(0, kh - 1 + stride * outH - (height + 2 * padding));
+  const extraW = Math.max(0, kw - 1 + stride * outW - (width + 2 * padding));
+  const padded = padding + extraH + extraW > 0 ? tf.pad(x, [[0, 0], [padding, padding + extraH], [padding, padding + extraW], [0, 0]]) : x;
   const windows: tf.Tensor[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) windows.push(shifted(padded, i, j, outH, outW, stride));
@@ -28,8 +33,9 @@ export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, stride: number, paddin
 function shifted(x: tf.Tensor4D, i: number, j: number, outH: number, outW: number, stride: number): tf.Tensor {
   const [b, , , c] = x.shape;
   if (stride === 1) return tf.slice(x, [0, i, j, 0], [b, outH, outW, c]);
-  const end = [b, i + stride * (outH - 1) + 1, j + stride * (outW - 1) + 1, c];
-  return tf.stridedSlice(x, [0, i, j, 0], end, [1, stride, stride, 1]);
+  // tfjs has no gradient for StridedSlice: take a contiguous block, then the first of each stride.
+  const block = rearrange(tf.slice(x, [0, i, j, 0], [b, stride * outH, stride * outW, c]), 'b (h s1) (w s2) c -> b h s1 w s2 c', { s1: stride, s2: stride });
+  return rearrange(tf.slice(block, [0, 0, 0, 0, 0, 0], [b, outH, 1, outW, 1, c]), 'b h 1 w 1 c -> b h w c');
 }
 
 /**
