@@ -102,7 +102,12 @@ function describe(details: Record<string, string>): string {
 async function startingWeights(config: Config): Promise<{ arrays: NamedArrays; source: string }> {
   const dir = config.train.init_from!;
   const source = `train.init_from: ${dir}/weights.safetensors`;
-  const arrays = (await loadCheckpoint(dir)).weights;
+  const arrays = await loadCheckpoint(dir).then(
+    (ckpt) => ckpt.weights,
+    (err: unknown) => {
+      throw err instanceof UserError ? new UserError(`train.init_from: ${err.message}`) : err;
+    },
+  );
   checkShapes(arrays, paramShapes(config.model), source);
   return { arrays, source };
 }
