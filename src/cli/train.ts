@@ -27,7 +27,7 @@ interface TrainFlags {
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('train a ViT on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
+    .description('train a ViT or a CCT (model.name) on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
     .option('-c, --config <file>', 'config file (JSON), e.g. configs/smoke.json')
     .addOption(setOption())
     .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
