@@ -9,6 +9,7 @@ import { exportCommand } from './cli/export.js';
 import { plotCommand } from './cli/plot.js';
 import { predictCommand } from './cli/predict.js';
 import { attentionCommand } from './cli/attention.js';
+import { importCommand } from './cli/import.js';
 import { trainCommand } from './cli/train.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +28,7 @@ const program = new Command('vit')
   .addCommand(dataCommand())
   .addCommand(benchCommand())
   .addCommand(backendsCommand())
-  .addCommand(exportCommand());
+  .addCommand(exportCommand())
+  .addCommand(importCommand());
 
 await program.parseAsync(process.argv);

@@ -8,7 +8,7 @@ import { vit } from './helpers/cli.js';
 test('vit --help lists every subcommand, and each has useful help', () => {
   const help = vit(['--help']);
   assert.equal(help.code, 0);
-  for (const command of ['train', 'eval', 'predict', 'plot', 'attention', 'data', 'bench', 'backends', 'export']) {
+  for (const command of ['train', 'eval', 'predict', 'plot', 'attention', 'data', 'bench', 'backends', 'export', 'import']) {
     assert.match(help.stdout, new RegExp(`^\\s+${command}\\b`, 'm'), `${command} listed`);
     const sub = vit([command, '--help']);
     assert.equal(sub.code, 0, `${command} --help`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
-import { countParams, forwardFlops, initParams, isDecayed, type Params, vitForward } from '../model/vit.js';
+import { countParams, decayRule, forwardFlops, initParams, modelForward, type Params } from '../model/family.js';
 import { Optimizer } from '../train/optimizer.js';
 import { trainStep } from '../train/train-step.js';
 
@@ -38,7 +38,7 @@ export interface BenchResult {
 export async function measure(cfg: Config, backend: string, opts: BenchOptions): Promise<BenchResult> {
   const model = cfg.model;
   const params = initParams(model, cfg.seed);
-  const optimizer = new Optimizer(params, cfg.optimizer, isDecayed);
+  const optimizer = new Optimizer(params, cfg.optimizer, decayRule(model));
   const batch = randomBatch(opts.batch, model.image_size, model.num_classes);
   try {
     const step = (i: number) =>
@@ -83,7 +83,7 @@ async function timed(count: number, run: (i: number) => Promise<unknown>): Promi
 }
 
 async function inference(params: Params, cfg: Config, images: tf.Tensor4D): Promise<void> {
-  const logits = vitForward(params, cfg.model, images, { training: false });
+  const logits = modelForward(params, cfg.model, images, { training: false });
   await logits.data();
   logits.dispose();
 }

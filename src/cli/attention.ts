@@ -4,8 +4,8 @@ import { Command } from 'commander';
 import { basename, extname } from 'node:path';
 import type { BackendName, ModelConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { type TokenMapper, vitAttentionRollout } from '../model/token-maps.js';
-import { vitForward } from '../model/vit.js';
+import { isCct, modelForward } from '../model/family.js';
+import { type TokenMapper, cctSequencePooling, vitAttentionRollout } from '../model/token-maps.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type AttentionPanel, attentionFigure } from '../viz/attention-figure.js';
 import { backendOption } from './common-options.js';
@@ -21,19 +21,19 @@ interface AttentionFlags {
 
 export function attentionCommand(): Command {
   return new Command('attention')
-    .description("draw where the model looks: each image beside its attention rollout from the cls token, as a heatmap")
+    .description("draw where the model looks: each image beside a heatmap of its attention rollout from the cls token (ViT) or its sequence-pooling weights (CCT)")
     .argument('<image...>', 'PNG or JPEG files, any size (centre-cropped to a square and resized to 32×32)')
     .requiredOption('--checkpoint <dir>', 'checkpoint directory, e.g. checkpoints/smoke/best')
     .requiredOption('--out <file.png>', 'the PNG to write')
-    .option('--layers', 'also draw every layer\'s and head\'s attention from the cls token, as a grid')
+    .option('--layers', 'also draw every layer\'s and head\'s attention from the cls token, as a grid (ViT)')
     .addOption(backendOption())
     .addHelpText('after', '\nExample:\n  vit attention --checkpoint checkpoints/cpu-1h/best cat.png ship.jpg --out attention.png --layers')
     .action(runAction(runAttention));
 }
 
 /** The one family-specific piece: a map over the token grid per image (see model/token-maps.ts). */
-function tokenMapperFor(_cfg: ModelConfig): TokenMapper {
-  return vitAttentionRollout;
+function tokenMapperFor(cfg: ModelConfig): TokenMapper {
+  return isCct(cfg) ? cctSequencePooling : vitAttentionRollout;
 }
 
 async function runAttention(files: string[], flags: AttentionFlags): Promise<void> {
@@ -45,7 +45,7 @@ async function runAttention(files: string[], flags: AttentionFlags): Promise<voi
   try {
     results = (await mapBatches<number[][] | number[][][][]>(imagesAsSplit(images), 16, (x) => {
       const { weights, heads } = mapper(model.params, model.cfg, x);
-      const probabilities = tf.softmax(vitForward(model.params, model.cfg, x, { training: false }));
+      const probabilities = tf.softmax(modelForward(model.params, model.cfg, x, { training: false }));
       return heads ? [weights, probabilities, heads] : [weights, probabilities];
     })).map(([weights, probabilities, heads]) => ({
       weights: weights as number[][],

@@ -9,7 +9,7 @@ import type { BackendName } from '../config/schema.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { selectSplits } from '../data/splits.js';
-import { initParams, paramShapes } from '../model/vit.js';
+import { initParams, paramShapes } from '../model/family.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
 import { evaluate } from '../train/evaluate.js';
 import { writeFileAtomic } from '../util/atomic.js';

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
 import { ConfigSchema, type ModelConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { checkWeights } from '../model/params.js';
-import { toPytorchStateDict } from '../model/pytorch.js';
+import { checkWeights, toPytorch } from '../model/family.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { runAction } from './run-action.js';
 
 export function exportCommand(): Command {
   return new Command('export')
-    .description("Write a checkpoint's weights as a PyTorch state_dict (safetensors); see docs/checkpoint.md")
+    .description("Write a checkpoint's weights as a PyTorch state_dict (safetensors): vit-pytorch's ViT or SHI-Labs' CCT; see docs/checkpoint.md")
     .requiredOption('--checkpoint <dir>', 'checkpoint directory')
     .requiredOption('--out <file>', 'output file (.safetensors)')
     .action(
@@ -24,19 +23,18 @@ export function exportCommand(): Command {
 
 /**
  * Reads `DIR/config.json` (the run's resolved config) and `DIR/weights.safetensors` (our names),
- * writes the weights under the PyTorch ViT's names and layouts to `outPath`, atomically.
+ * writes the weights under the PyTorch model's names and layouts to `outPath`, atomically.
  */
 export async function exportCheckpoint(checkpointDir: string, outPath: string): Promise<void> {
   const cfg = await readModelConfig(join(checkpointDir, 'config.json'));
   const weightsPath = join(checkpointDir, 'weights.safetensors');
   const { tensors } = decodeSafetensors(await readCheckpointFile(weightsPath), weightsPath);
   checkWeights(tensors, cfg, weightsPath);
-  // format=pt is what safetensors.torch writes; the model config says how to build the ViT.
-  const metadata = { format: 'pt', model_config: JSON.stringify(cfg) };
-  await writeFileAtomic(outPath, encodeSafetensors(toPytorchStateDict(tensors, cfg), metadata));
+  const { stateDict, metadata } = toPytorch(tensors, cfg);
+  await writeFileAtomic(outPath, encodeSafetensors(stateDict, metadata));
 }
 
-async function readModelConfig(path: string): Promise<ModelConfig> {
+export async function readModelConfig(path: string): Promise<ModelConfig> {
   let json: unknown;
   try {
     json = JSON.parse((await readCheckpointFile(path)).toString());
@@ -54,7 +52,7 @@ async function readModelConfig(path: string): Promise<ModelConfig> {
   return parsed.data;
 }
 
-async function readCheckpointFile(path: string): Promise<Buffer> {
+export async function readCheckpointFile(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {

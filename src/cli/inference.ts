@@ -6,7 +6,7 @@ import type { BackendName, ModelConfig } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
 import { CLASS_NAMES, IMAGE_BYTES, IMAGE_SIZE, type Split } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
-import { type Params, initParams, paramShapes, vitForward } from '../model/vit.js';
+import { type Params, initParams, modelForward, paramShapes } from '../model/family.js';
 import { type RgbImage, readImageRgb } from '../viz/image-io.js';
 
 /** A checkpoint's model, loaded on a backend, for running on the user's own images. */
@@ -74,6 +74,6 @@ export async function mapBatches<T>(split: Split, batchSize: number, fn: (x: tf.
 
 /** Class probabilities [images][classes], the softmax of the model's logits in evaluation mode. */
 export async function classProbabilities(model: InferenceModel, split: Split, batchSize = 64): Promise<number[][]> {
-  const batches = await mapBatches<number[][]>(split, batchSize, (x) => [tf.softmax(vitForward(model.params, model.cfg, x, { training: false }))]);
+  const batches = await mapBatches<number[][]>(split, batchSize, (x) => [tf.softmax(modelForward(model.params, model.cfg, x, { training: false }))]);
   return batches.flatMap(([probabilities]) => probabilities);
 }

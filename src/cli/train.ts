@@ -2,7 +2,7 @@ import chalk from 'chalk';
 import { Command } from 'commander';
 import { basename, dirname, join } from 'node:path';
 import { useBackend } from '../backend/index.js';
-import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { type NamedArrays, checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
 import type { BackendName, Config } from '../config/schema.js';
@@ -10,7 +10,7 @@ import { summarizeConfig } from '../config/summary.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
-import { countParams, paramShapes } from '../model/vit.js';
+import { countParams, modelName, paramShapes } from '../model/family.js';
 import { createRunDir } from '../train/run-dir.js';
 import { type TrainEvents, train } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -30,7 +30,7 @@ interface TrainFlags {
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('train a ViT on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
+    .description('train a ViT or a CCT (model.name) on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
     .option('-c, --config <file>', 'config file (JSON), e.g. configs/smoke.json')
     .addOption(setOption())
     .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
@@ -46,6 +46,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const resume = flags.resume ? await loadCheckpoint(flags.resume) : undefined;
   const config = resume ? resumedConfig(resume.config, flags) : loadConfig(flags.config!, flags.set);
   if (resume) checkShapes(resume.weights, paramShapes(config.model), `${flags.resume}/weights.safetensors`);
+  const initWeights = !resume && config.train.init_from ? await startingWeights(config) : undefined;
 
   const backend = await useBackend(flags.backend ?? config.backend);
   try {
@@ -72,7 +73,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
           await writeRunCurves(runDir, basename(runDir));
         },
       };
-      const result = await train({ config, data, runDir, backend: backend.name, resume, events, signal: abort.signal });
+      const result = await train({ config, data, runDir, backend: backend.name, resume, initWeights, events, signal: abort.signal });
       reporter.stop();
       const best = result.state.best;
       const bestText = best ? `best ${best.monitor} ${best.value.toFixed(4)} at epoch ${best.epoch} (${join(runDir, 'best')})` : 'no best checkpoint';
@@ -105,7 +106,7 @@ function printConfig(config: Config, runDir: string, full = false): void {
     console.log(JSON.stringify(config, null, 2));
     return;
   }
-  const params = `${countParams(config.model).toLocaleString('en-US')} parameters`;
+  const params = `${modelName(config.model)}, ${countParams(config.model).toLocaleString('en-US')} parameters`;
   for (const { section, text } of summarizeConfig(config, { model: params })) {
     console.log(`${chalk.bold(section.padEnd(SUMMARY_WIDTH))}${text}`);
   }
@@ -124,4 +125,18 @@ function describe(details: Record<string, string>): string {
   return Object.entries(details)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+}
+
+/** train.init_from: the weights of that checkpoint directory, checked against this config's model. */
+async function startingWeights(config: Config): Promise<{ arrays: NamedArrays; source: string }> {
+  const dir = config.train.init_from!;
+  const source = `train.init_from: ${dir}/weights.safetensors`;
+  const arrays = await loadCheckpoint(dir).then(
+    (ckpt) => ckpt.weights,
+    (err: unknown) => {
+      throw err instanceof UserError ? new UserError(`train.init_from: ${err.message}`) : err;
+    },
+  );
+  checkShapes(arrays, paramShapes(config.model), source);
+  return { arrays, source };
 }

@@ -28,16 +28,19 @@ export function applyOverride(config: Record<string, unknown>, assignment: strin
   target[keys[keys.length - 1]] = coerce(keyPath, text, leaf);
 }
 
-type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> };
+type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; in?: z.ZodType; out?: z.ZodType };
 const defOf = (schema: z.ZodType): Def => schema._zod.def as unknown as Def;
 
-/** Strips default/optional/nullable wrappers, remembering whether null is allowed. */
+/**
+ * Strips default/optional/nullable wrappers, remembering whether null is allowed, and looks
+ * through pipes (z.preprocess, as the model section uses) to the side that is an object.
+ */
 function unwrap(schema: z.ZodType): { base: z.ZodType; nullable: boolean } {
   let nullable = false;
   let s = schema;
-  for (let def = defOf(s); def.innerType; def = defOf(s)) {
+  for (let def = defOf(s); def.innerType || def.type === 'pipe'; def = defOf(s)) {
     if (def.type === 'nullable') nullable = true;
-    s = def.innerType;
+    s = def.type === 'pipe' ? (defOf(def.out!).shape ? def.out! : def.in!) : def.innerType!;
   }
   return { base: s, nullable };
 }

@@ -44,27 +44,96 @@ const DataSchema = z.strictObject({
   random_erasing_mode: z.enum(['pixel', 'const']).default('pixel'),
 });
 
-const ModelSchema = z
-  .strictObject({
-    image_size: positiveInt.default(32),
-    patch_size: positiveInt.default(4),
-    dim: positiveInt.default(256),
-    depth: positiveInt.default(7),
-    heads: positiveInt.default(4),
-    dim_head: positiveInt.default(64),
-    mlp_dim: positiveInt.default(512),
-    dropout: dropRate.default(0),
-    emb_dropout: dropRate.default(0),
-    attn_dropout: dropRate.default(0),
-    /** Stochastic depth: the last block's drop probability (linearly increasing from 0). */
-    drop_path: dropRate.default(0),
-    pool: z.enum(['cls', 'mean']).default('cls'),
-    num_classes: positiveInt.default(10),
-  })
-  .refine((m) => m.image_size % m.patch_size === 0, {
-    message: 'image_size must be divisible by patch_size',
-    path: ['patch_size'],
-  });
+/**
+ * CCT-only keys (model.name 'cct'): the Compact Convolutional Transformer's tokenizer, pooling and
+ * MLP width. They are optional in the schema so that a ViT's resolved config (and so its
+ * checkpoints and exports) stays exactly as before; for 'cct' the defaults below are filled in.
+ */
+export const CCT_DEFAULTS = {
+  /** MLP width = dim × mlp_ratio. */
+  mlp_ratio: 2,
+  /** Conv layers in the tokenizer, each Conv (no bias) → ReLU → MaxPool. */
+  conv_layers: 1,
+  /** Channels between conv layers (SHI-Labs' in_planes); the last layer outputs dim. */
+  conv_channels: 64,
+  conv_kernel: 3,
+  conv_stride: 1,
+  conv_padding: 1,
+  pool_kernel: 3,
+  pool_stride: 2,
+  pool_padding: 1,
+  positional_embedding: 'learnable' as 'learnable' | 'sine' | 'none',
+};
+const CCT_KEYS = Object.keys(CCT_DEFAULTS) as (keyof typeof CCT_DEFAULTS)[];
+/**
+ * ViT-only keys, with their defaults, that mean nothing to a CCT (its dropout after the positions
+ * is `dropout`): a cct config may hold them only at these values (as its resolved config does).
+ */
+const VIT_ONLY_DEFAULTS = { patch_size: 4, pool: 'cls', emb_dropout: 0 } as const;
+const VIT_DEFAULTS = { dim: 256, heads: 4 };
+
+const ModelObject = z.strictObject({
+  /** The model family: 'vit' (the default; may be omitted) or 'cct'. */
+  name: z.enum(['vit', 'cct']).optional(),
+  image_size: positiveInt.default(32),
+  patch_size: positiveInt.default(VIT_ONLY_DEFAULTS.patch_size),
+  dim: positiveInt.default(VIT_DEFAULTS.dim),
+  depth: positiveInt.default(7),
+  heads: positiveInt.default(VIT_DEFAULTS.heads),
+  /** For 'cct': must be dim / heads (filled in when omitted). */
+  dim_head: positiveInt.default(64),
+  /** For 'cct': dim × mlp_ratio (filled in when omitted). */
+  mlp_dim: positiveInt.default(512),
+  dropout: dropRate.default(0),
+  emb_dropout: dropRate.default(VIT_ONLY_DEFAULTS.emb_dropout),
+  attn_dropout: dropRate.default(0),
+  /** Stochastic depth: the last block's drop probability (linearly increasing from 0). */
+  drop_path: dropRate.default(0),
+  pool: z.enum(['cls', 'mean']).default(VIT_ONLY_DEFAULTS.pool),
+  num_classes: positiveInt.default(10),
+  mlp_ratio: z.number().positive().optional(),
+  conv_layers: positiveInt.optional(),
+  conv_channels: positiveInt.optional(),
+  conv_kernel: positiveInt.optional(),
+  conv_stride: positiveInt.optional(),
+  conv_padding: int(0).optional(),
+  pool_kernel: positiveInt.optional(),
+  pool_stride: positiveInt.optional(),
+  pool_padding: int(0).optional(),
+  positional_embedding: z.enum(['learnable', 'sine', 'none']).optional(),
+});
+
+/** For 'cct', fills the CCT defaults, dim_head = dim / heads and mlp_dim = dim × mlp_ratio where omitted. */
+function withFamilyDefaults(raw: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof raw !== 'object' || raw === null || (raw as { name?: unknown }).name !== 'cct') return raw;
+  for (const [key, value] of Object.entries(VIT_ONLY_DEFAULTS)) {
+    const given = (raw as Record<string, unknown>)[key];
+    if (given !== undefined && given !== value) ctx.addIssue({ code: 'custom', path: [key], message: "does not apply to model.name 'cct' (remove it)" });
+  }
+  const m: Record<string, unknown> = { ...CCT_DEFAULTS, ...(raw as Record<string, unknown>) };
+  const dim = typeof m.dim === 'number' ? m.dim : VIT_DEFAULTS.dim;
+  const heads = typeof m.heads === 'number' ? m.heads : VIT_DEFAULTS.heads;
+  if (m.dim_head === undefined && dim % heads === 0) m.dim_head = dim / heads;
+  if (m.mlp_dim === undefined && typeof m.mlp_ratio === 'number') m.mlp_dim = Math.round(dim * m.mlp_ratio);
+  return m;
+}
+
+const ModelSchema = z.preprocess(
+  withFamilyDefaults,
+  ModelObject.superRefine((m, ctx) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+    if (m.name !== 'cct') {
+      if (m.image_size % m.patch_size !== 0) issue('patch_size', 'image_size must be divisible by patch_size');
+      for (const key of CCT_KEYS) if (m[key] !== undefined) issue(key, "only for model.name 'cct'");
+      return;
+    }
+    if (m.dim % m.heads !== 0) issue('heads', `must divide dim (${m.dim})`);
+    else if (m.dim_head !== m.dim / m.heads) issue('dim_head', `must be dim / heads (${m.dim / m.heads}) for a cct`);
+    if (m.mlp_dim !== Math.round(m.dim * m.mlp_ratio!)) issue('mlp_dim', `must be dim × mlp_ratio (${Math.round(m.dim * m.mlp_ratio!)}) for a cct`);
+    if (cctGridSide(m as CctConfig) < 1) issue('conv_layers', `leave no tokens of a ${m.image_size}x${m.image_size} image`);
+    if (m.pool_padding! > m.pool_kernel! / 2) issue('pool_padding', 'must be at most half of pool_kernel (as PyTorch\'s MaxPool2d)');
+  }),
+);
 
 const OptimizerSchema = z.strictObject({
   name: z.enum(['adamw', 'adam']).default('adamw'),
@@ -121,6 +190,11 @@ const TrainSchema = z.strictObject({
    * weights and chosen for best/ when on; null: off. `warmup` ramps the decay up over the first steps.
    */
   ema: z.strictObject({ decay: z.number().gt(0).lt(1).default(0.9998), warmup: z.boolean().default(true) }).nullable().default(null),
+  /**
+   * Start from the weights of this checkpoint directory (e.g. one written by `vit import`):
+   * weights only, with a fresh optimizer and schedule. Absent: fresh weights from the seed.
+   */
+  init_from: z.string().min(1).optional(),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -150,6 +224,21 @@ export const ConfigSchema = z.strictObject({
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ModelConfig = Config['model'];
+/** A model config with name 'cct': the CCT keys are always filled in. */
+export type CctConfig = ModelConfig & Required<Pick<ModelConfig, keyof typeof CCT_DEFAULTS>> & { name: 'cct' };
+
+/**
+ * The side of the CCT's token grid: each tokenizer layer is a conv then a max-pool, and each
+ * maps a side s to floor((s + 2·padding − kernel) / stride) + 1 (PyTorch's output size).
+ */
+export function cctGridSide(m: CctConfig): number {
+  const out = (s: number, k: number, stride: number, pad: number) => Math.floor((s + 2 * pad - k) / stride) + 1;
+  let side = m.image_size;
+  for (let i = 0; i < m.conv_layers; i++) {
+    side = out(out(side, m.conv_kernel, m.conv_stride, m.conv_padding), m.pool_kernel, m.pool_stride, m.pool_padding);
+  }
+  return side;
+}
 export type DataConfig = Config['data'];
 export type OptimizerConfig = Config['optimizer'];
 export type ScheduleConfig = Config['schedule'];

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { SafeTensor } from '../checkpoint/safetensors.js';
 import type { ModelConfig } from '../config/schema.js';
-import { UserError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { tfSeed } from './seed.js';
 
@@ -82,23 +80,4 @@ function initialValue(name: string, shape: number[], rng: Rng): tf.Tensor {
   if (name.endsWith('.bias')) return tf.zeros(shape);
   if (name.endsWith('norm.weight')) return tf.ones(shape);
   return tf.truncatedNormal(shape, 0, INIT_STD, 'float32', tfSeed(rng));
-}
-
-/**
- * Throws a UserError naming `source` unless `weights` (read from a file) are exactly this
- * config's parameters: the same names, float32, the same shapes.
- */
-export function checkWeights(weights: Record<string, SafeTensor>, cfg: ModelConfig, source: string): void {
-  const expected = paramShapes(cfg);
-  const missing = Object.keys(expected).filter((name) => !(name in weights));
-  const unexpected = Object.keys(weights).filter((name) => !(name in expected));
-  if (missing.length > 0) throw new UserError(`${source}: missing weights ${missing.join(', ')}`);
-  if (unexpected.length > 0) throw new UserError(`${source}: unexpected weights ${unexpected.join(', ')}`);
-  for (const [name, shape] of Object.entries(expected)) {
-    const { dtype, shape: actual } = weights[name];
-    if (dtype !== 'F32') throw new UserError(`${source}: ${name} is ${dtype}, expected F32`);
-    if (actual.join() !== shape.join()) {
-      throw new UserError(`${source}: ${name} has shape [${actual}], the model config needs [${shape}]`);
-    }
-  }
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config/schema.js';
+import type { CctConfig, ModelConfig } from '../config/schema.js';
 import { rearrange, reduce } from '../einops/index.js';
+import { cctPoolingWeights } from './cct.js';
 import { type Params, vitForward } from './vit.js';
 
 /**
@@ -64,3 +65,8 @@ function sliceAxis(x: tf.Tensor, axis: number, begin: number, size: number): tf.
 function renormalize(x: tf.Tensor): tf.Tensor {
   return tf.div(x, tf.sum(x, -1, true));
 }
+
+/** CCT pools its tokens with learned weights (sequence pooling): those weights are where it looks. */
+export const cctSequencePooling: TokenMapper = (params, cfg, images) => ({
+  weights: cctPoolingWeights(params, cfg as CctConfig, images).weights,
+});

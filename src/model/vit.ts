@@ -70,14 +70,14 @@ export function patchEmbedding(params: Params, cfg: ModelConfig, images: tf.Tens
   return linear(patches, param(params, 'patch_embed.weight'), param(params, 'patch_embed.bias'));
 }
 
-type Dropout = (x: tf.Tensor, rate: number, noiseShape?: number[]) => tf.Tensor;
+export type Dropout = (x: tf.Tensor, rate: number, noiseShape?: number[]) => tf.Tensor;
 
 /**
  * Multi-head self-attention: softmax(q·kᵀ / √dim_head) · v per head, heads concatenated, projected.
  * The output projection is always there (vit-pytorch drops it when heads = 1 and dim_head = dim).
  * Without attention dropout, one fused kernel each way where the backend has it (fused-attention.ts).
  */
-function attention(
+export function attention(
   x: tf.Tensor,
   w: (name: string) => tf.Variable,
   cfg: ModelConfig,
@@ -107,7 +107,7 @@ function attention(
 }
 
 /** The MLP: Linear → GELU → dropout → Linear → dropout, on every token. */
-function mlp(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelConfig, dropout: Dropout): tf.Tensor {
+export function mlp(x: tf.Tensor, w: (name: string) => tf.Variable, cfg: ModelConfig, dropout: Dropout): tf.Tensor {
   const [dim, hidden] = w('mlp.fc1.weight').shape;
   const rows = tf.reshape(x, [-1, dim]);
   // Dropout's multiplier drawn here, in the same order as dropout(gelu(…)) would draw it.
@@ -132,7 +132,7 @@ function firstToken(x: tf.Tensor): tf.Tensor {
  * takes the next seed from one Rng seeded with the pass's seed, so masks never depend on tfjs's
  * global random state.
  */
-function seededDropout(opts: { training: boolean; seed?: number }): Dropout {
+export function seededDropout(opts: { training: boolean; seed?: number }): Dropout {
   if (!opts.training) return (x) => x;
   if (opts.seed === undefined) throw new Error('vitForward: a training pass needs a seed for its dropout masks');
   const rng = new Rng(opts.seed);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
 import type { Split } from '../data/cifar10.js';
-import { type Params, vitForward } from '../model/vit.js';
+import { type Params, modelForward } from '../model/family.js';
 import { crossEntropy } from './loss.js';
 
 export interface Evaluation {
@@ -23,7 +23,7 @@ export async function evaluate(params: Params, model: ModelConfig, split: Split,
   for (const batch of evalBatches(split, batchSize)) {
     const { x, y } = toTensors(batch);
     const [loss, predicted] = tf.tidy(() => {
-      const logits = vitForward(params, model, x, { training: false });
+      const logits = modelForward(params, model, x, { training: false });
       return [crossEntropy(logits, y, 0), tf.argMax(logits, 1)];
     });
     const [lossValue, predictedValues] = await Promise.all([loss.data(), predicted.data()]);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/schema.js';
-import { type Params, vitForward } from '../model/vit.js';
+import { type Params, modelForward } from '../model/family.js';
 import { countCorrect, crossEntropy } from './loss.js';
 import type { Optimizer } from './optimizer.js';
 
@@ -23,7 +23,7 @@ export async function trainStep(
 ): Promise<StepResult> {
   let correct!: tf.Scalar;
   const { value: loss, grads } = tf.variableGrads(() => {
-    const logits = vitForward(params, model, batch.x, { training: true, seed: opts.seed });
+    const logits = modelForward(params, model, batch.x, { training: true, seed: opts.seed });
     if (!batch.targets) {
       correct = tf.keep(countCorrect(logits, batch.y));
       return crossEntropy(logits, batch.y, opts.labelSmoothing);

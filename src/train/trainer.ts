@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { type Checkpoint, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { type Checkpoint, type NamedArrays, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
 import { toTensors, trainAugmentations, trainBatches } from '../data/batches.js';
@@ -8,8 +8,8 @@ import type { Cifar10, Split } from '../data/cifar10.js';
 import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
+import { type Params, decayRule, initParams } from '../model/family.js';
 import { explainSystemError } from '../system-error.js';
-import { type Params, initParams, isDecayed } from '../model/vit.js';
 import { VERSION } from '../version.js';
 import { plannedEpochs } from './budget.js';
 import { EarlyStopping } from './early-stopping.js';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   backend: string;
   /** Continue from this checkpoint (its config must be `config` up to epochs/time budget). */
   resume?: Checkpoint;
+  /** A fresh run's starting weights (train.init_from), checked against the model's shapes. */
+  initWeights?: { arrays: NamedArrays; source: string };
   events?: TrainEvents;
   /** Abort: the current step finishes, `last/` is saved mid-epoch, and the run returns 'interrupted'. */
   signal?: AbortSignal;
@@ -92,7 +94,8 @@ class TrainingRun {
     this.splits = { train, val: val ?? test, valName: val ? 'val' : 'test' };
     this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
     this.params = initParams(cfg.model, cfg.seed);
-    this.optimizer = new Optimizer(this.params, cfg.optimizer, isDecayed);
+    this.optimizer = new Optimizer(this.params, cfg.optimizer, decayRule(cfg.model));
+    if (!opts.resume && opts.initWeights) restoreVariables(this.params, opts.initWeights.arrays, opts.initWeights.source);
     this.ema = cfg.train.ema ? new Ema(this.params, cfg.train.ema.decay, cfg.train.ema.warmup) : null;
     this.stopper = new EarlyStopping(cfg.early_stopping);
     // Checkpoints written before planned_epochs existed have none: their runs were not planned.
@@ -331,7 +334,7 @@ class TrainingRun {
 /** With EMA on, the raw training weights are saved with the optimizer state under this prefix. */
 const RAW_WEIGHTS = 'w/';
 
-const FRESH_STATE: TrainingState = {
+export const FRESH_STATE: TrainingState = {
   epoch: 0,
   step_in_epoch: 0,
   global_step: 0,

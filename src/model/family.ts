@@ -1,0 +1,74 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { SafeTensor } from '../checkpoint/safetensors.js';
+import type { CctConfig, ModelConfig } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import { cctForward } from './cct.js';
+import { cctForwardFlops, cctIsDecayed, cctParamShapes, countCctParams, initCctParams } from './cct-params.js';
+import { cctToPytorch } from './cct-pytorch.js';
+import { type Params, initParams as initVitParams, isDecayed as vitIsDecayed, paramShapes as vitParamShapes } from './params.js';
+import { toPytorchStateDict } from './pytorch.js';
+import { countParams as countVitParams, forwardFlops as vitForwardFlops } from './size.js';
+import { vitForward } from './vit.js';
+
+export type { Params } from './params.js';
+
+/**
+ * One entry point per model operation, dispatching on `model.name` ('vit', the default, or
+ * 'cct'), so that training, evaluation, benchmarks and export never name a family.
+ */
+export function isCct(cfg: ModelConfig): cfg is CctConfig {
+  return cfg.name === 'cct';
+}
+
+export function modelName(cfg: ModelConfig): string {
+  return isCct(cfg) ? 'CCT' : 'ViT';
+}
+
+export function modelForward(params: Params, cfg: ModelConfig, images: tf.Tensor4D, opts: { training: boolean; seed?: number }): tf.Tensor2D {
+  return isCct(cfg) ? cctForward(params, cfg, images, opts) : vitForward(params, cfg, images, opts);
+}
+
+export function paramShapes(cfg: ModelConfig): Record<string, number[]> {
+  return isCct(cfg) ? cctParamShapes(cfg) : vitParamShapes(cfg);
+}
+
+export function initParams(cfg: ModelConfig, seed: number): Params {
+  return isCct(cfg) ? initCctParams(cfg, seed) : initVitParams(cfg, seed);
+}
+
+/** Which parameters weight decay applies to, for this family's names. */
+export function decayRule(cfg: ModelConfig): (name: string) => boolean {
+  return isCct(cfg) ? cctIsDecayed : vitIsDecayed;
+}
+
+export function countParams(cfg: ModelConfig): number {
+  return isCct(cfg) ? countCctParams(cfg) : countVitParams(cfg);
+}
+
+export function forwardFlops(cfg: ModelConfig): number {
+  return isCct(cfg) ? cctForwardFlops(cfg) : vitForwardFlops(cfg);
+}
+
+/**
+ * Throws a UserError naming `source` unless `weights` (read from a file) are exactly this
+ * config's parameters: the same names, float32, the same shapes.
+ */
+export function checkWeights(weights: Record<string, SafeTensor>, cfg: ModelConfig, source: string): void {
+  const expected = paramShapes(cfg);
+  const missing = Object.keys(expected).filter((name) => !(name in weights));
+  const unexpected = Object.keys(weights).filter((name) => !(name in expected));
+  if (missing.length > 0) throw new UserError(`${source}: missing weights ${missing.join(', ')}`);
+  if (unexpected.length > 0) throw new UserError(`${source}: unexpected weights ${unexpected.join(', ')}`);
+  for (const [name, shape] of Object.entries(expected)) {
+    const { dtype, shape: actual } = weights[name];
+    if (dtype !== 'F32') throw new UserError(`${source}: ${name} is ${dtype}, expected F32`);
+    if (actual.join() !== shape.join()) throw new UserError(`${source}: ${name} has shape [${actual}], the model config needs [${shape}]`);
+  }
+}
+
+/** Our weights as the PyTorch module's state_dict, plus the safetensors metadata that describes it. */
+export function toPytorch(weights: Record<string, SafeTensor>, cfg: ModelConfig): { stateDict: Record<string, SafeTensor>; metadata: Record<string, string> } {
+  if (isCct(cfg)) return cctToPytorch(weights, cfg);
+  // format=pt is what safetensors.torch writes; the model config says how to build the ViT.
+  return { stateDict: toPytorchStateDict(weights, cfg), metadata: { format: 'pt', model_config: JSON.stringify(cfg) } };
+}
