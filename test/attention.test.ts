@@ -6,9 +6,11 @@ import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { restoreVariables } from '../src/checkpoint/weights.js';
-import type { ModelConfig } from '../src/config/schema.js';
+import { type CctConfig, ConfigSchema, type ModelConfig, cctGridSide } from '../src/config/schema.js';
 import { IMAGE_BYTES } from '../src/data/cifar10.js';
-import { vitAttentionRollout } from '../src/model/token-maps.js';
+import { cctPoolingWeights } from '../src/model/cct.js';
+import { initParams as familyInitParams } from '../src/model/family.js';
+import { cctSequencePooling, vitAttentionRollout } from '../src/model/token-maps.js';
 import { initParams, type Params, vitForward } from '../src/model/vit.js';
 import { attentionFigure } from '../src/viz/attention-figure.js';
 import { writePng } from '../src/viz/image-io.js';
@@ -127,4 +129,16 @@ test('the overlay puts the heat where the map is high: red at the attended patch
     const [r, , b] = at(x, y);
     assert.ok(b > r + 40, `far from it (${x}, ${y}) is blue: ${at(x, y)}`);
   }
+});
+
+test('a CCT\'s map is its sequence-pooling weights: one weight per token of its grid, summing to 1', () => {
+  const cctCfg = ConfigSchema.parse({ model: { name: 'cct', dim: 16, depth: 1, heads: 2, mlp_ratio: 1, conv_layers: 1 } }).model;
+  const cctParams = familyInitParams(cctCfg, 3);
+  const maps = cctSequencePooling(cctParams, cctCfg, images);
+  const side = cctGridSide(cctCfg as CctConfig);
+  assert.deepEqual(maps.weights.shape, [3, side * side]);
+  const expected = cctPoolingWeights(cctParams, cctCfg as CctConfig, images).weights;
+  assert.deepEqual(maps.weights.arraySync(), expected.arraySync());
+  for (const row of maps.weights.arraySync()) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  tf.dispose([maps.weights, expected, ...Object.values(cctParams)]);
 });

@@ -3,8 +3,10 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
+import { writePng } from '../src/viz/image-io.js';
 import { vit } from './helpers/cli.js';
 
 /**
@@ -28,7 +30,18 @@ test('vit train → export → import → eval and train.init_from, for a CCT', 
   await writeFile(config, JSON.stringify(base));
   const trained = vit(['train', '--config', config, '--data-dir', dataDir]);
   assert.equal(trained.code, 0, trained.stderr);
-  assert.match(trained.stdout, /model CCT [\d,]+ parameters/);
+  assert.match(trained.stdout, /model\s+CCT, [\d,]+ parameters/);
+
+  // Pictures and predictions work for a CCT too: its map is the sequence-pooling weights.
+  const image = join(dir, 'image.png');
+  await writePng(image, { width: 32, height: 32, pixels: new Uint8Array(32 * 32 * 3).map((_, i) => (i * 7) % 256) });
+  const last = join(dir, 'ckpt', 'cct', 'last');
+  const attention = vit(['attention', '--checkpoint', last, '--out', join(dir, 'attention.png'), image]);
+  assert.equal(attention.code, 0, attention.stderr);
+  assert.equal((await sharp(join(dir, 'attention.png')).metadata()).format, 'png');
+  const predicted = vit(['predict', '--checkpoint', last, '--json', image]);
+  assert.equal(predicted.code, 0, predicted.stderr);
+  assert.equal(JSON.parse(predicted.stdout)[0].top.length, 3);
 
   const file = join(dir, 'cct.safetensors');
   assert.equal(vit(['export', '--checkpoint', join(dir, 'ckpt', 'cct', 'last'), '--out', file]).code, 0);
