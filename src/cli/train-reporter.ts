@@ -69,7 +69,7 @@ export function trainReporter(): TrainEvents & { stop(): void } {
           .filter(Boolean)
           .join('  '),
       );
-      if (planned) console.log(chalk.dim(`time budget: the first epoch took ${duration(row.elapsed_minutes * 60)}, so this run trains ${epochs} epochs and its schedule ends with them`));
+      if (planned) console.log(chalk.dim(`time budget: the first epoch took ${duration(row.elapsed_minutes * 60)}, so this run trains ${epochs} epoch${epochs === 1 ? '' : 's'} and its schedule ends with them`));
     },
     stop: stopBar,
   };

@@ -173,7 +173,7 @@ class TrainingRun {
       }
       if (verdict.stop) return { reason: 'early_stopping', message: verdict.reason ?? 'early stopping', state: this.state };
     }
-    return { reason: 'completed', message: `completed ${this.epochs()} epochs`, state: this.state };
+    return { reason: 'completed', message: `completed ${this.epochs()} epoch${this.epochs() === 1 ? '' : 's'}`, state: this.state };
   }
 
   /**
