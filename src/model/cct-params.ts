@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type CctConfig, cctGridSide } from '../config/schema.js';
-import { Rng } from '../util/rng.js';
-import { CHANNELS, type Params } from './params.js';
+import type { Rng } from '../util/rng.js';
+import { CHANNELS, type Params, initVariables } from './params.js';
 import { tfSeed } from './seed.js';
 
 const INIT_STD = 0.02;
@@ -65,12 +65,7 @@ export function cctIsDecayed(name: string): boolean {
  * zero, LayerNorm gain one. Each random tensor gets its own seed drawn from `seed`.
  */
 export function initCctParams(cfg: CctConfig, seed: number): Params {
-  const rng = new Rng(seed);
-  const params: Params = {};
-  for (const [name, shape] of Object.entries(cctParamShapes(cfg))) {
-    params[name] = tf.tidy(() => tf.variable(initialValue(name, shape, rng)));
-  }
-  return params;
+  return initVariables(cctParamShapes(cfg), initialValue, seed);
 }
 
 function initialValue(name: string, shape: number[], rng: Rng): tf.Tensor {

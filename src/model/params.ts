@@ -68,9 +68,21 @@ export function isDecayed(name: string): boolean {
  * random state and the same seed gives the same weights on every backend.
  */
 export function initParams(cfg: ModelConfig, seed: number): Params {
+  return initVariables(paramShapes(cfg), initialValue, seed);
+}
+
+/**
+ * One variable per entry of `shapes`, in order, each from `initialValue`, which draws any seeds it
+ * needs from one Rng seeded with `seed` (shared by every model family).
+ */
+export function initVariables(
+  shapes: Record<string, number[]>,
+  initialValue: (name: string, shape: number[], rng: Rng) => tf.Tensor,
+  seed: number,
+): Params {
   const rng = new Rng(seed);
   const params: Params = {};
-  for (const [name, shape] of Object.entries(paramShapes(cfg))) {
+  for (const [name, shape] of Object.entries(shapes)) {
     params[name] = tf.tidy(() => tf.variable(initialValue(name, shape, rng)));
   }
   return params;
