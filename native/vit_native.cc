@@ -1,15 +1,16 @@
 // Native float32 kernels for tfjs-backend-wasm, run directly on the wasm heap (a plain
 // ArrayBuffer), so no tensor is copied: matrix products with OpenBLAS's SGEMM; the exact GELU and
-// its derivative, LayerNorm and its gradient, and whole multi-head attention and its gradient on
-// all cores (wasm runs elementwise work one thread, erf and exp one element at a time). OpenBLAS
-// is loaded at run time with dlopen, so building needs no BLAS headers and a machine without
-// OpenBLAS just reports `available: false` (the caller then keeps tfjs's own kernels).
+// its derivative, LayerNorm and its gradient, whole multi-head attention and its gradient, and
+// im2col and max pooling's gradient (CCT's tokenizer) on all cores (wasm runs elementwise work on
+// one thread, erf and exp one element at a time). OpenBLAS is loaded at run time with dlopen, so
+// building needs no BLAS headers and a machine without OpenBLAS just reports `available: false` (the caller then keeps tfjs's own kernels).
 #include <dlfcn.h>
 #include <node_api.h>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -25,9 +26,23 @@ Sgemm sgemm = nullptr;
 // keeps OpenBLAS from starting its own threads inside them.
 int (*getBlasThreads)() = nullptr;
 void (*setBlasThreads)(int) = nullptr;
+char* (*getBlasCore)() = nullptr;  // the kernel set OpenBLAS chose, e.g. "SkylakeX"
 std::string loadError;
 
+// OpenBLAS picks its kernels from the CPU model at load; 0.3.21 (Debian 12) does not know recent
+// ones (e.g. Sapphire Rapids) and falls back to its SSE3 "Prescott" kernels, 3x slower at SGEMM
+// here. Unless the user named a kernel set (OPENBLAS_CORETYPE), name one from the CPU's features.
+void chooseBlasKernels() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  if (avx512) setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+}
+
 void loadOpenBlas() {
+  chooseBlasKernels();
   // Only OpenBLAS: Debian's default libblas.so.3 may be the reference BLAS, slower than wasm.
   void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
@@ -37,6 +52,7 @@ void loadOpenBlas() {
   sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
   if (sgemm == nullptr) loadError = "libopenblas.so.0 has no cblas_sgemm";
   getBlasThreads = reinterpret_cast<int (*)()>(dlsym(lib, "openblas_get_num_threads"));
+  getBlasCore = reinterpret_cast<char* (*)()>(dlsym(lib, "openblas_get_corename"));
   setBlasThreads = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
 }
 
@@ -414,6 +430,138 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The window geometry shared by im2col and max pooling, NHWC: `batch` images of height×width×
+// channels; windows of kh×kw taken every strideH rows and strideW columns of the image padded by
+// padTop rows above and padLeft columns to the left; outH×outW windows in all.
+struct WindowShape {
+  size_t batch, height, width, channels, kh, kw, strideH, strideW, padTop, padLeft, outH, outW;
+  // The image row (column) under window row oy (column ox) at kernel offset i (j); may be outside.
+  long row(size_t oy, size_t i) const { return static_cast<long>(oy * strideH + i) - static_cast<long>(padTop); }
+  long col(size_t ox, size_t j) const { return static_cast<long>(ox * strideW + j) - static_cast<long>(padLeft); }
+  bool inside(long y, long x) const { return y >= 0 && x >= 0 && y < static_cast<long>(height) && x < static_cast<long>(width); }
+  size_t pixel(size_t b, long y, long x) const { return ((b * height + y) * width + x) * channels; }
+  size_t image() const { return height * width * channels; }
+};
+
+WindowShape windowShape(napi_env env, const napi_value* args) {
+  size_t v[12];
+  for (int i = 0; i < 12; i++) v[i] = static_cast<size_t>(numberArg(env, args[i]));
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+}
+
+// im2col(heap, x, out, …WindowShape): out[b, oy, ox, (i j c)] = x[b, row(oy, i), col(ox, j), c],
+// 0 where that is padding. Each window's k·k·c values become one row, so a convolution is one
+// GEMM; in tfjs ops this is k·k slices and a concat, whose gradient (SplitV) was most of CCT's step.
+napi_value Im2col(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value args[15];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* x = floatsAt(env, args[0], args[1]);
+  float* out = floatsAt(env, args[0], args[2]);
+  const WindowShape s = windowShape(env, args + 3);
+  const size_t c = s.channels;
+  parallelFor(s.batch * s.outH, 4, [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      const size_t b = r / s.outH, oy = r % s.outH;
+      float* dst = out + r * s.outW * s.kh * s.kw * c;
+      for (size_t ox = 0; ox < s.outW; ox++) {
+        for (size_t i = 0; i < s.kh; i++) {
+          for (size_t j = 0; j < s.kw; j++, dst += c) {
+            const long y = s.row(oy, i), xx = s.col(ox, j);
+            if (s.inside(y, xx)) std::memcpy(dst, x + s.pixel(b, y, xx), c * sizeof(float));
+            else std::memset(dst, 0, c * sizeof(float));
+          }
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
+// im2colGrad(heap, dy, dx, …WindowShape): dx[b, y, x, c] = Σ of dy over the window entries that
+// read x[b, y, x, c] (col2im). Images are independent, so each thread accumulates whole images.
+napi_value Im2colGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value args[15];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* dy = floatsAt(env, args[0], args[1]);
+  float* dx = floatsAt(env, args[0], args[2]);
+  const WindowShape s = windowShape(env, args + 3);
+  const size_t c = s.channels;
+  parallelFor(s.batch, 1, [&](size_t begin, size_t end) {
+    for (size_t b = begin; b < end; b++) {
+      std::memset(dx + b * s.image(), 0, s.image() * sizeof(float));
+      const float* src = dy + b * s.outH * s.outW * s.kh * s.kw * c;
+      for (size_t oy = 0; oy < s.outH; oy++) {
+        for (size_t ox = 0; ox < s.outW; ox++) {
+          for (size_t i = 0; i < s.kh; i++) {
+            for (size_t j = 0; j < s.kw; j++, src += c) {
+              const long y = s.row(oy, i), xx = s.col(ox, j);
+              if (!s.inside(y, xx)) continue;
+              float* dst = dx + s.pixel(b, y, xx);
+#pragma omp simd
+              for (size_t ch = 0; ch < c; ch++) dst[ch] += src[ch];
+            }
+          }
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
+// maxPoolGrad(heap, dy, x, dx, …WindowShape): each output's gradient goes to the first maximum
+// of its window in row-major order (tfjs's cpu kernel and PyTorch pick the same one; after a
+// ReLU, all-zero windows make the tie rule matter). Padding is never the maximum.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value args[16];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* dy = floatsAt(env, args[0], args[1]);
+  const float* x = floatsAt(env, args[0], args[2]);
+  float* dx = floatsAt(env, args[0], args[3]);
+  const WindowShape s = windowShape(env, args + 4);
+  const size_t c = s.channels;
+  parallelFor(s.batch, 1, [&](size_t begin, size_t end) {
+    std::vector<float> best(c);
+    std::vector<uint32_t> at(c);  // index within the image; an image holds < 2^32 values
+    for (size_t b = begin; b < end; b++) {
+      float* dxImage = dx + b * s.image();
+      const float* xImage = x + b * s.image();
+      std::memset(dxImage, 0, s.image() * sizeof(float));
+      for (size_t oy = 0; oy < s.outH; oy++) {
+        for (size_t ox = 0; ox < s.outW; ox++) {
+          bool first = true;
+          for (size_t i = 0; i < s.kh; i++) {
+            for (size_t j = 0; j < s.kw; j++) {
+              const long y = s.row(oy, i), xx = s.col(ox, j);
+              if (!s.inside(y, xx)) continue;
+              const auto p = static_cast<uint32_t>(s.pixel(0, y, xx));
+              const float* v = xImage + p;
+              if (first) {
+                for (size_t ch = 0; ch < c; ch++) best[ch] = v[ch], at[ch] = p + ch;
+                first = false;
+                continue;
+              }
+              // Strictly greater: on a tie the earlier position keeps the gradient.
+#pragma omp simd
+              for (size_t ch = 0; ch < c; ch++) {
+                const bool greater = v[ch] > best[ch];
+                best[ch] = greater ? v[ch] : best[ch];
+                at[ch] = greater ? p + static_cast<uint32_t>(ch) : at[ch];
+              }
+            }
+          }
+          if (first) continue;  // a window wholly in the padding
+          const float* g = dy + ((b * s.outH + oy) * s.outW + ox) * c;
+          for (size_t ch = 0; ch < c; ch++) dxImage[at[ch]] += g[ch];
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
 void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback fn) {
   napi_value value;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
@@ -427,6 +575,10 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, loadError.c_str(), loadError.size(), &reason);
   napi_set_named_property(env, exports, "available", available);
   napi_set_named_property(env, exports, "unavailableReason", reason);
+  const std::string core = getBlasCore != nullptr ? getBlasCore() : "";
+  napi_value blasCore;
+  napi_create_string_utf8(env, core.c_str(), core.size(), &blasCore);
+  napi_set_named_property(env, exports, "blasCore", blasCore);
   exportFunction(env, exports, "sgemmBatched", SgemmBatched);
   exportFunction(env, exports, "gelu", Gelu);
   exportFunction(env, exports, "geluGrad", GeluGrad);
@@ -434,6 +586,9 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
   exportFunction(env, exports, "attention", Attention);
   exportFunction(env, exports, "attentionGrad", AttentionGrad);
+  exportFunction(env, exports, "im2col", Im2col);
+  exportFunction(env, exports, "im2colGrad", Im2colGrad);
+  exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
   return exports;
 }
 

@@ -1,19 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
  * ones on a scalar fallback), and erf and exp one element at a time. The optional native addon
  * (native/, built at install) runs them on the wasm heap itself, without copying: products with
  * OpenBLAS's multithreaded SGEMM; GELU, LayerNorm and whole attention (forward and gradient) on
- * all cores. `useNativeKernels` makes the addon's product wasm's BatchMatMul kernel and registers
+ * all cores; CCT's im2col (and its gradient) and max pooling's gradient likewise. `useNativeKernels` makes the addon's product wasm's BatchMatMul kernel and registers
  * the fused kernels of src/model/fused-kernels.ts; without the addon, without OpenBLAS, or with
  * VIT_NATIVE=0 (to measure against the plain backend) nothing changes.
  */
 interface NativeAddon {
   available: boolean;
   unavailableReason: string;
+  /** OpenBLAS's kernel set (openblas_get_corename), e.g. "SkylakeX"; empty if unknown. */
+  blasCore?: string;
   sgemmBatched(
     heap: ArrayBuffer,
     aOffset: number,
@@ -63,6 +65,9 @@ interface NativeAddon {
     dQkvOffset: number,
     ...shapeAndScale: number[]
   ): void;
+  im2col(heap: ArrayBuffer, xOffset: number, outOffset: number, ...window: number[]): void;
+  im2colGrad(heap: ArrayBuffer, dyOffset: number, dxOffset: number, ...window: number[]): void;
+  maxPoolGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, dxOffset: number, ...window: number[]): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -77,13 +82,16 @@ type MatMulArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: Was
 let addon: NativeAddon | string | null = null;
 let status: { installed: boolean; reason: string } | null = null;
 
-/** Whether the native kernels can be used here (addon built, OpenBLAS found) and, if not, why. */
-export function nativeKernelsAvailable(): { available: boolean; reason: string } {
+/**
+ * Whether the native kernels can be used here (addon built, OpenBLAS found) and, if not, why;
+ * and OpenBLAS's kernel set when known.
+ */
+export function nativeKernelsAvailable(): { available: boolean; reason: string; blasCore?: string } {
   addon ??= loadAddon();
   if (process.env.VIT_NATIVE === '0') return { available: false, reason: 'VIT_NATIVE=0' };
   if (typeof addon === 'string') return { available: false, reason: addon };
   if (!addon.available) return { available: false, reason: addon.unavailableReason };
-  return { available: true, reason: '' };
+  return { available: true, reason: '', blasCore: addon.blasCore || undefined };
 }
 
 /**
@@ -117,6 +125,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
     // lacks the newer functions: their kernels stay unregistered and the model uses tfjs ops.
     if (typeof native.layerNorm === 'function' && typeof native.layerNormGrad === 'function') registerLayerNorm(native);
     if (typeof native.attention === 'function' && typeof native.attentionGrad === 'function') registerAttention(native);
+    if (typeof native.im2col === 'function' && typeof native.maxPoolGrad === 'function') registerWindows(native);
     status = { installed: true, reason: '' };
   }
   return status;
@@ -172,6 +181,56 @@ function registerAttention(native: NativeAddon): void {
     native.attentionGrad(heapOf(backend), at(dy), at(qkv), at(probs), at(dQkv), batch, heads, n, d, attrs.scale as number);
     return dQkv;
   });
+}
+
+/**
+ * The window geometry the addon's im2col and maxPoolGrad take: batch, height, width, channels,
+ * kernel rows and columns, strides, top and left padding, output rows and columns.
+ */
+function windowGeometry(info: tf.backend_util.Conv2DInfo): number[] {
+  const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo, outHeight, outWidth } = info;
+  return [batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left, outHeight, outWidth];
+}
+
+/** Convolution windows as a conv2d with a [kernel, kernel, c, 1] filter and symmetric zero padding sees them. */
+function im2colGeometry(shape: number[], attrs: Record<string, unknown>): tf.backend_util.Conv2DInfo {
+  const [kernel, stride, padding] = [attrs.kernel, attrs.stride, attrs.padding] as number[];
+  const [b, h, w, c] = shape;
+  return tf.backend_util.computeConv2DInfo([b, h, w, c], [kernel, kernel, c, 1], stride, 1, padding, 'floor');
+}
+
+function registerWindows(native: NativeAddon): void {
+  registerNative(IM2COL, ({ x }, attrs, backend) => {
+    const info = im2colGeometry(x.shape, attrs);
+    const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.filterHeight * info.filterWidth * info.inChannels], 'float32');
+    if (tf.util.sizeFromShape(out.shape) === 0) return out;
+    native.im2col(heapOf(backend), backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), ...windowGeometry(info));
+    return out;
+  });
+  registerNative(IM2COL_GRAD, ({ dy }, attrs, backend) => {
+    const shape = [dy.shape[0], attrs.height as number, attrs.width as number, attrs.channels as number];
+    const info = im2colGeometry(shape, attrs);
+    const dx = backend.makeOutput(shape, 'float32');
+    if (tf.util.sizeFromShape(shape) === 0) return dx;
+    if (tf.util.sizeFromShape(dy.shape) === 0) new Float32Array(heapOf(backend), backend.getMemoryOffset(dx.dataId), tf.util.sizeFromShape(shape)).fill(0);
+    else native.im2colGrad(heapOf(backend), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(dx.dataId), ...windowGeometry(info));
+    return dx;
+  });
+  // wasm's own MaxPoolGrad took ~11% of a CCT step on one thread; this one splits images over cores.
+  const original = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
+  const maxPoolGrad = (args: { inputs: { dy: tf.TensorInfo; input: tf.TensorInfo }; attrs: Record<string, unknown>; backend: WasmBackend }) => {
+    const { inputs, attrs, backend } = args;
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as { filterSize: number; strides: number; pad: number; dimRoundingMode?: 'floor' };
+    const info = tf.backend_util.computePool2DInfo(inputs.input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    if (inputs.input.dtype !== 'float32') return original.kernelFunc(args as never);
+    const dx = backend.makeOutput(inputs.input.shape, 'float32');
+    if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.maxPoolGrad(heapOf(backend), at(inputs.dy), at(inputs.input), at(dx), ...windowGeometry(info));
+    return dx;
+  };
+  tf.registerKernel({ ...original, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc });
 }
 
 /** A float32 kernel whose output has the shape of its input `x`. */

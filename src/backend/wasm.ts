@@ -45,6 +45,7 @@ export const wasmDriver: BackendDriver = {
 
 /** The optional native kernels (native/): OpenBLAS matMuls and fused GELU, LayerNorm, attention on the wasm heap. */
 function nativeDetail(): string {
-  const { available, reason } = nativeKernelsAvailable();
-  return available ? 'yes (OpenBLAS)' : `no: ${reason}`;
+  const { available, reason, blasCore } = nativeKernelsAvailable();
+  if (!available) return `no: ${reason}`;
+  return blasCore ? `yes (OpenBLAS, ${blasCore} kernels)` : 'yes (OpenBLAS)';
 }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { hasKernel } from '../backend/kernel-traits.js';
 import { rearrange } from '../einops/index.js';
+import { IM2COL, IM2COL_GRAD } from './fused-kernels.js';
 import { linear } from './layers.js';
 
 /**
@@ -7,12 +9,33 @@ import { linear } from './layers.js';
  * (after zero padding) becomes a row of k·k·c values in (row, column, channel) order, and
  * `weight` [k, k, c_in, c_out] is that many rows of a Linear. Its gradients are those of slices
  * (pads) and of `linear`'s plain 2-D matMul, so no Conv2DBackpropFilter is needed (tfjs-backend-wasm
- * has none) and the product runs on the fastest GEMM the backend has.
+ * has none) and the product runs on the fastest GEMM the backend has. Where the backend has the
+ * fused IM2COL kernel (the native addon), the windows are one kernel each way instead.
  */
 export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, stride: number, padding: number): tf.Tensor4D {
   const [kh, kw, cin, cout] = weight.shape;
-  const [b, height, width, channels] = x.shape;
+  const channels = x.shape[3];
   if (channels !== cin) throw new Error(`conv2d: input has ${channels} channels, the weight expects ${cin}`);
+  if (kh !== kw) throw new Error(`conv2d: the kernel must be square, got ${kh}×${kw}`);
+  const patches = hasKernel(IM2COL) ? fusedWindows(x, kh, stride, padding) : windows(x, kh, stride, padding);
+  return linear(patches, tf.reshape(weight, [kh * kw * cin, cout])) as tf.Tensor4D;
+}
+
+/** IM2COL and IM2COL_GRAD: each direction one kernel (the gradient sums overlapping windows back). */
+function fusedWindows(x: tf.Tensor4D, kernel: number, stride: number, padding: number): tf.Tensor4D {
+  const [, height, width, channels] = x.shape;
+  const attrs = { kernel, stride, padding };
+  const im2col = tf.customGrad((input) => ({
+    value: tf.engine().runKernel(IM2COL, { x: input } as tf.NamedTensorMap, attrs) as tf.Tensor4D,
+    gradFunc: (dy) => tf.engine().runKernel(IM2COL_GRAD, { dy } as tf.NamedTensorMap, { ...attrs, height, width, channels }) as tf.Tensor,
+  }));
+  return im2col(x) as tf.Tensor4D;
+}
+
+/** The same windows in tfjs ops: k·k shifted slices of the padded image, concatenated. */
+function windows(x: tf.Tensor4D, kh: number, stride: number, padding: number): tf.Tensor4D {
+  const kw = kh;
+  const [, height, width] = x.shape;
   const outH = Math.floor((height + 2 * padding - kh) / stride) + 1;
   const outW = Math.floor((width + 2 * padding - kw) / stride) + 1;
   // With a stride, each window's (i, j) elements are read as every stride-th of stride·out rows
@@ -20,13 +43,12 @@ export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, stride: number, paddin
   const extraH = Math.max(0, kh - 1 + stride * outH - (height + 2 * padding));
   const extraW = Math.max(0, kw - 1 + stride * outW - (width + 2 * padding));
   const padded = padding + extraH + extraW > 0 ? tf.pad(x, [[0, 0], [padding, padding + extraH], [padding, padding + extraW], [0, 0]]) : x;
-  const windows: tf.Tensor[] = [];
+  const elements: tf.Tensor[] = [];
   for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) windows.push(shifted(padded, i, j, outH, outW, stride));
+    for (let j = 0; j < kw; j++) elements.push(shifted(padded, i, j, outH, outW, stride));
   }
   // [b, outH, outW, (kh kw c)]: the window offsets are the slower axes, as in weight's layout.
-  const patches = tf.concat(windows, 3);
-  return linear(patches, tf.reshape(weight, [kh * kw * cin, cout])) as tf.Tensor4D;
+  return tf.concat(elements, 3) as tf.Tensor4D;
 }
 
 /** x[:, i + stride·r, j + stride·c, :] for r < outH, c < outW: the (i, j) element of every window. */

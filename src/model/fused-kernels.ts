@@ -9,6 +9,9 @@
  *   ATTENTION:       `qkv` [b, n, 3·h·d] (q | k | v, each `(h d)`), attrs `heads`, `scale` →
  *                    [out [b, n, h·d] = softmax(scale · q·kᵀ)·v per head, probs [b, h, n, n]]
  *   ATTENTION_GRAD:  `dy` [b, n, h·d], `qkv`, `probs`, attrs `heads`, `scale` → dqkv [b, n, 3·h·d]
+ *   IM2COL:          `x` [b, h, w, c], attrs `kernel`, `stride`, `padding` (zeros) → the windows
+ *                    [b, outH, outW, (kernel kernel c)] (see src/model/conv.ts)
+ *   IM2COL_GRAD:     `dy` (the windows' gradient), attrs as IM2COL plus `height`, `width` → dx
  */
 export const GELU = 'VitGelu';
 export const GELU_GRAD = 'VitGeluGrad';
@@ -16,3 +19,5 @@ export const LAYER_NORM = 'VitLayerNorm';
 export const LAYER_NORM_GRAD = 'VitLayerNormGrad';
 export const ATTENTION = 'VitAttention';
 export const ATTENTION_GRAD = 'VitAttentionGrad';
+export const IM2COL = 'VitIm2col';
+export const IM2COL_GRAD = 'VitIm2colGrad';
