@@ -10,7 +10,11 @@
 #   TORCH_OMP_DEFAULT=1  also run PyTorch with libgomp's default (busy-waiting) OpenMP; the ratio
 #                     is then against the faster of the two PyTorch medians
 #   VIT_BENCH_FLAGS   extra flags for vit bench
-# PyTorch always runs with OMP_WAIT_POLICY=PASSIVE (faster on 2 cores). Needs Debian's
+#   TORCH_BLAS_AS_INSTALLED=1  leave PyTorch's OpenBLAS to pick its own kernels (see below)
+# PyTorch always runs with OMP_WAIT_POLICY=PASSIVE (faster on 2 cores), and with the OpenBLAS
+# kernel set our addon uses (OPENBLAS_CORETYPE): OpenBLAS 0.3.21 does not recognise recent CPUs
+# and falls back to SSE3 kernels ~3x slower, which our addon avoids; giving PyTorch the same
+# kernels compares the frameworks, not that detection. Needs Debian's
 # python3-torch at /usr/bin/python3 and libopenblas0-pthread (see docs/performance.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,10 +42,18 @@ run() {
   echo "  $name: $(node -e 'const r = JSON.parse(process.argv[1]); console.log(`train ${r.train_images_per_second.toFixed(1)} img/s, inference ${r.infer_images_per_second.toFixed(1)} img/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`)' "$line")" >&2
 }
 ours() { run ours "$1" node --import tsx src/cli.ts bench --config "$1" --backend wasm --json "${steps[@]}" ${VIT_BENCH_FLAGS:-}; }
+# The kernel set the addon chose (empty without the addon): PyTorch gets the same one.
+blas_core=""
+if [ "${TORCH_BLAS_AS_INSTALLED:-0}" != 1 ]; then
+  blas_core=$(node --import tsx -e "import('./src/backend/native-kernels.ts').then((m) => console.log(m.nativeKernelsAvailable().blasCore ?? ''))")
+fi
+echo "PyTorch's OpenBLAS kernels: ${blas_core:-as installed}" >&2
+blas_env=()
+[ -n "$blas_core" ] && blas_env=(OPENBLAS_CORETYPE="$blas_core")
 torch() {
-  run pytorch-passive "$1" env OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_reference.py --config "$1" --json "${steps[@]}"
+  run pytorch-passive "$1" env OMP_WAIT_POLICY=PASSIVE "${blas_env[@]}" /usr/bin/python3 bench/pytorch_reference.py --config "$1" --json "${steps[@]}"
   if [ "${TORCH_OMP_DEFAULT:-0}" = 1 ]; then
-    run pytorch-default-omp "$1" /usr/bin/python3 bench/pytorch_reference.py --config "$1" --json "${steps[@]}"
+    run pytorch-default-omp "$1" env "${blas_env[@]}" /usr/bin/python3 bench/pytorch_reference.py --config "$1" --json "${steps[@]}"
   fi
 }
 

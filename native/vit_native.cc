@@ -29,10 +29,15 @@ void (*setBlasThreads)(int) = nullptr;
 char* (*getBlasCore)() = nullptr;  // the kernel set OpenBLAS chose, e.g. "SkylakeX"
 std::string loadError;
 
-// OpenBLAS picks its kernels from the CPU model at load; 0.3.21 (Debian 12) does not know recent
-// ones (e.g. Sapphire Rapids) and falls back to its SSE3 "Prescott" kernels, 3x slower at SGEMM
-// here. Unless the user named a kernel set (OPENBLAS_CORETYPE), name one from the CPU's features.
-void chooseBlasKernels() {
+// OpenBLAS reads both settings below once, when it is loaded; a user's own values win.
+// Kernels: it picks them from the CPU model; 0.3.21 (Debian 12) does not know recent ones (e.g.
+// Sapphire Rapids) and falls back to its SSE3 "Prescott" kernels, 3x slower at SGEMM here, so
+// name a kernel set from the CPU's features. Idle threads: after each product its worker threads
+// spin (sched_yield) for 2^28 cycles, ~0.1 s, taking a core from the single-threaded wasm work
+// between products and from our own kernels' threads; 2^12 cycles (~1 µs) makes them sleep soon.
+// CCT-2/3x2 trains at ~350 img/s with 12 against ~250 with the default (vit bench, interleaved).
+void configureOpenBlas() {
+  setenv("OPENBLAS_THREAD_TIMEOUT", "12", 0);
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
   __builtin_cpu_init();
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -42,7 +47,7 @@ void chooseBlasKernels() {
 }
 
 void loadOpenBlas() {
-  chooseBlasKernels();
+  configureOpenBlas();
   // Only OpenBLAS: Debian's default libblas.so.3 may be the reference BLAS, slower than wasm.
   void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {

@@ -12,6 +12,8 @@ import { IM2COL } from '../src/model/fused-kernels.js';
  * gradients on odd shapes, strides, padding, ties after a ReLU, and an empty batch.
  */
 let native = false;
+// Read before the addon loads: it sets OPENBLAS_CORETYPE itself when the user has not.
+const userCoreType = process.env.OPENBLAS_CORETYPE;
 before(async () => {
   await useBackend('wasm');
   native = hasKernel(IM2COL);
@@ -103,7 +105,7 @@ test('OpenBLAS uses the kernels the CPU supports, not its SSE3 fallback (it does
   const { readFileSync } = await import('node:fs');
   const { available, blasCore } = nativeKernelsAvailable();
   if (!available || blasCore === undefined) return t.skip('native kernels not in use');
-  if (process.env.OPENBLAS_CORETYPE) return t.skip('OPENBLAS_CORETYPE is set by the user');
+  if (userCoreType) return t.skip('OPENBLAS_CORETYPE is set by the user');
   const flags = new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? []);
   if (['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.has(f))) assert.equal(blasCore, 'SkylakeX');
   else if (flags.has('avx2') && flags.has('fma')) assert.notEqual(blasCore, 'Prescott');
