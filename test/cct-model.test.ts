@@ -75,6 +75,20 @@ test('conv2d (im2col) and maxPool match tf.conv2d / tf.maxPool on cpu: values an
   tf.dispose([x, w, negative, pooled]);
 });
 
+test('conv2d of data (the images): the same value and weight gradient, and no gradient path to the input', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    const x = randomTensor([2, 9, 9, 3], 1) as tf.Tensor4D;
+    const w = randomTensor([3, 3, 3, 5], 2);
+    const upstream = tf.tidy(() => randomTensor([2, 5, 5, 5], 3));
+    const loss = (inputIsData: boolean) => (w: tf.Tensor) => tf.sum(tf.mul(conv2d(x, w, 2, 1, inputIsData), upstream));
+    assert.ok(maxDiff(conv2d(x, w, 2, 1, true), conv2d(x, w, 2, 1)) < 1e-6, backend);
+    assert.ok(maxDiff(tf.grad(loss(true))(w), tf.grad(loss(false))(w)) < 1e-5, backend);
+    assert.throws(() => tf.grad((input) => tf.sum(conv2d(input as tf.Tensor4D, w, 2, 1, true)))(x), /Cannot compute gradient/);
+    tf.dispose([x, w, upstream]);
+  }
+});
+
 test('conv2d and maxPool gradients match central finite differences', async () => {
   await tf.setBackend('cpu');
   const x = randomTensor([1, 5, 5, 2], 5);

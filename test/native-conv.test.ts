@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { hasKernel } from '../src/backend/kernel-traits.js';
 import { useBackend } from '../src/backend/index.js';
+import type { BackendName } from '../src/config/schema.js';
 import { conv2d, maxPool } from '../src/model/conv.js';
 import { IM2COL } from '../src/model/fused-kernels.js';
 
@@ -22,7 +23,7 @@ before(async () => {
 type Result = { value: Float32Array; grads: Float32Array[]; shape: number[] };
 
 /** f's value and the gradients of Σ f·dy with respect to its inputs, computed on `backend`. */
-async function valueAndGrads(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: number[][], data: Float32Array[]): Promise<Result> {
+async function valueAndGrads(backend: BackendName, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: number[][], data: Float32Array[]): Promise<Result> {
   await useBackend(backend);
   const result = tf.tidy(() => {
     const xs = inputs.map((shape, i) => tf.tensor(data[i], shape));

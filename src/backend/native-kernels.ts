@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
+import { AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
@@ -67,7 +67,8 @@ interface NativeAddon {
   ): void;
   im2col(heap: ArrayBuffer, xOffset: number, outOffset: number, ...window: number[]): void;
   im2colGrad(heap: ArrayBuffer, dyOffset: number, dxOffset: number, ...window: number[]): void;
-  maxPoolGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, dxOffset: number, ...window: number[]): void;
+  affine(heap: ArrayBuffer, xOffset: number, weightOffset: number, biasOffset: number, outOffset: number, m: number, n: number, k: number): void;
+  maxPoolGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, yOffset: number, dxOffset: number, ...window: number[]): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -126,6 +127,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
     if (typeof native.layerNorm === 'function' && typeof native.layerNormGrad === 'function') registerLayerNorm(native);
     if (typeof native.attention === 'function' && typeof native.attentionGrad === 'function') registerAttention(native);
     if (typeof native.im2col === 'function' && typeof native.maxPoolGrad === 'function') registerWindows(native);
+    if (typeof native.affine === 'function') registerAffine(native);
     status = { installed: true, reason: '' };
   }
   return status;
@@ -161,6 +163,18 @@ function registerLayerNorm(native: NativeAddon): void {
     const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
     native.layerNormGrad(heap, at(dy), at(normalized), at(invStd), at(weight), at(dx), at(dWeight), at(dBias), rows, dim);
     return outputs;
+  });
+}
+
+function registerAffine(native: NativeAddon): void {
+  registerNative(AFFINE, ({ x, weight, bias }, _attrs, backend) => {
+    const [m, k] = x.shape;
+    const n = weight.shape[1];
+    const out = backend.makeOutput([m, n], 'float32');
+    if (m * n === 0) return out;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.affine(heapOf(backend), at(x), at(weight), at(bias), at(out), m, n, k);
+    return out;
   });
 }
 
@@ -219,7 +233,7 @@ function registerWindows(native: NativeAddon): void {
   // wasm's own MaxPoolGrad took ~11% of a CCT step on one thread; this one splits images over cores.
   const original = tf.getKernel(tf.MaxPoolGrad, 'wasm');
   tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
-  const maxPoolGrad = (args: { inputs: { dy: tf.TensorInfo; input: tf.TensorInfo }; attrs: Record<string, unknown>; backend: WasmBackend }) => {
+  const maxPoolGrad = (args: { inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo }; attrs: Record<string, unknown>; backend: WasmBackend }) => {
     const { inputs, attrs, backend } = args;
     const { filterSize, strides, pad, dimRoundingMode } = attrs as { filterSize: number; strides: number; pad: number; dimRoundingMode?: 'floor' };
     const info = tf.backend_util.computePool2DInfo(inputs.input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
@@ -227,7 +241,7 @@ function registerWindows(native: NativeAddon): void {
     const dx = backend.makeOutput(inputs.input.shape, 'float32');
     if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
     const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    native.maxPoolGrad(heapOf(backend), at(inputs.dy), at(inputs.input), at(dx), ...windowGeometry(info));
+    native.maxPoolGrad(heapOf(backend), at(inputs.dy), at(inputs.input), at(inputs.output), at(dx), ...windowGeometry(info));
     return dx;
   };
   tf.registerKernel({ ...original, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc });

@@ -66,7 +66,7 @@ function encode(params: Params, cfg: CctConfig, images: tf.Tensor4D, dropout: Dr
 function tokenize(params: Params, cfg: CctConfig, images: tf.Tensor4D): tf.Tensor4D {
   let x = images;
   convChannels(cfg).forEach((_, i) => {
-    const conv = conv2d(x, param(params, `tokenizer.conv.${i}.weight`), cfg.conv_stride, cfg.conv_padding);
+    const conv = conv2d(x, param(params, `tokenizer.conv.${i}.weight`), cfg.conv_stride, cfg.conv_padding, i === 0);
     x = tf.relu(maxPool(conv, cfg.pool_kernel, cfg.pool_stride, cfg.pool_padding));
   });
   return x;

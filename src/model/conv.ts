@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hasKernel } from '../backend/kernel-traits.js';
 import { rearrange } from '../einops/index.js';
 import { IM2COL, IM2COL_GRAD } from './fused-kernels.js';
-import { linear } from './layers.js';
+import { linear, linearOfData } from './layers.js';
 
 /**
  * A 2-D convolution without bias, NHWC, as im2col then one matrix product: every k×k window
@@ -11,14 +11,16 @@ import { linear } from './layers.js';
  * (pads) and of `linear`'s plain 2-D matMul, so no Conv2DBackpropFilter is needed (tfjs-backend-wasm
  * has none) and the product runs on the fastest GEMM the backend has. Where the backend has the
  * fused IM2COL kernel (the native addon), the windows are one kernel each way instead.
+ * `inputIsData`: x is a function of no parameter (the images), so its gradient is never computed.
  */
-export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, stride: number, padding: number): tf.Tensor4D {
+export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, stride: number, padding: number, inputIsData = false): tf.Tensor4D {
   const [kh, kw, cin, cout] = weight.shape;
   const channels = x.shape[3];
   if (channels !== cin) throw new Error(`conv2d: input has ${channels} channels, the weight expects ${cin}`);
   if (kh !== kw) throw new Error(`conv2d: the kernel must be square, got ${kh}×${kw}`);
   const patches = hasKernel(IM2COL) ? fusedWindows(x, kh, stride, padding) : windows(x, kh, stride, padding);
-  return linear(patches, tf.reshape(weight, [kh * kw * cin, cout])) as tf.Tensor4D;
+  const rows = tf.reshape(weight, [kh * kw * cin, cout]);
+  return (inputIsData ? linearOfData(patches, rows) : linear(patches, rows)) as tf.Tensor4D;
 }
 
 /** IM2COL and IM2COL_GRAD: each direction one kernel (the gradient sums overlapping windows back). */

@@ -12,6 +12,7 @@
  *   IM2COL:          `x` [b, h, w, c], attrs `kernel`, `stride`, `padding` (zeros) → the windows
  *                    [b, outH, outW, (kernel kernel c)] (see src/model/conv.ts)
  *   IM2COL_GRAD:     `dy` (the windows' gradient), attrs as IM2COL plus `height`, `width` → dx
+ *   AFFINE:          `x` [m, k], `weight` [k, n], `bias` [n] → x · weight + bias [m, n]
  */
 export const GELU = 'VitGelu';
 export const GELU_GRAD = 'VitGeluGrad';
@@ -21,3 +22,4 @@ export const ATTENTION = 'VitAttention';
 export const ATTENTION_GRAD = 'VitAttentionGrad';
 export const IM2COL = 'VitIm2col';
 export const IM2COL_GRAD = 'VitIm2colGrad';
+export const AFFINE = 'VitAffine';

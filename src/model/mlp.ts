@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { columnSums, matMulT } from './layers.js';
+import { affineValue, columnSums, matMulT } from './layers.js';
 import { hasKernel } from '../backend/kernel-traits.js';
 import { GELU, GELU_GRAD } from './fused-kernels.js';
 
@@ -11,11 +11,11 @@ import { GELU, GELU_GRAD } from './fused-kernels.js';
  * `dropMask` is the dropout multiplier (0 or 1/keep per element), or a scalar 1 for no dropout.
  */
 export const feedForward = tf.customGrad((x, w1, b1, w2, b2, dropMask, save) => {
-  const preActivation = tf.add(tf.matMul(x as tf.Tensor2D, w1 as tf.Tensor2D), b1 as tf.Tensor);
+  const preActivation = affineValue(x as tf.Tensor2D, w1 as tf.Tensor2D, b1 as tf.Tensor1D);
   const hidden = masked(gelu(preActivation), dropMask as tf.Tensor);
   (save as tf.GradSaveFunc)([x, w1, w2, preActivation, dropMask] as tf.Tensor[]);
   return {
-    value: tf.add(tf.matMul(hidden, w2 as tf.Tensor2D), b2 as tf.Tensor),
+    value: affineValue(hidden as tf.Tensor2D, w2 as tf.Tensor2D, b2 as tf.Tensor1D),
     // A tidy: tfjs frees a customGrad's temporaries only after the whole backward pass otherwise.
     gradFunc: (dy, [x, w1, w2, preActivation, dropMask]) =>
       tf.tidy(() => {
