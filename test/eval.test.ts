@@ -34,8 +34,8 @@ before(async () => {
   await train({ config, data, runDir, backend: 'cpu' });
 });
 
-function evalJson(checkpoint: string) {
-  const run = vit(['eval', '--checkpoint', checkpoint, '--data-dir', dataDir, '--backend', 'cpu', '--json']);
+function evalJson(checkpoint: string, ...flags: string[]) {
+  const run = vit(['eval', '--checkpoint', checkpoint, '--data-dir', dataDir, '--backend', 'cpu', '--json', ...flags]);
   assert.equal(run.code, 0, run.stderr);
   return JSON.parse(run.stdout);
 }
@@ -93,3 +93,32 @@ test('a missing, corrupt or incompatible checkpoint is one clear error line', as
   fails(incompatible, /shape .* expects/);
 });
 
+
+test("flip TTA: --tta overrides the run's train.eval_tta, and a run trained with it records the val accuracy vit eval reproduces", async () => {
+  const plain = evalJson(join(runDir, 'best'));
+  const flipped = evalJson(join(runDir, 'best'), '--tta', 'flip');
+  assert.equal(plain.tta, 'none');
+  assert.equal(flipped.tta, 'flip');
+  assert.equal(flipped.images, 30);
+  const bad = vit(['eval', '--checkpoint', join(runDir, 'best'), '--data-dir', dataDir, '--backend', 'cpu', '--tta', 'crop']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--tta.*crop.*(none|flip)/);
+
+  const config = ConfigSchema.parse({
+    run_name: 'tta',
+    checkpoint_dir: root,
+    data: { limit_train: 96, limit_test: 30 },
+    model: { dim: 16, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
+    optimizer: { lr: 1e-2 },
+    train: { epochs: 2, batch_size: 32, eval_batch_size: 40, eval_tta: 'flip' },
+  });
+  const data = await loadCifar10(join(dataDir, 'cifar-10-batches-bin'));
+  const ttaRun = await createRunDir(root, 'tta');
+  await train({ config, data, runDir: ttaRun, backend: 'cpu' });
+  const rows = await readMetrics(join(ttaRun, 'metrics.csv'));
+  const best = rows.reduce((a, b) => (b.val_acc > a.val_acc ? b : a));
+  const result = evalJson(join(ttaRun, 'best'));
+  assert.equal(result.tta, 'flip', "vit eval defaults to the run's eval_tta");
+  assert.ok(Math.abs(result.accuracy - best.val_acc) < 1e-6);
+  assert.ok(Math.abs(result.loss - best.val_loss) < 1e-5);
+});

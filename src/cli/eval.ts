@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { writeToString } from 'fast-csv';
 import { useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
-import type { BackendName } from '../config/schema.js';
+import type { BackendName, Tta } from '../config/schema.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { selectSplits } from '../data/splits.js';
@@ -27,6 +27,7 @@ interface EvalFlags {
   predictions?: string;
   fullTest?: boolean;
   plot?: string;
+  tta?: Tta;
 }
 
 export function evalCommand(): Command {
@@ -38,6 +39,7 @@ export function evalCommand(): Command {
     .option('--json', 'print one JSON object (accuracy, loss, per_class, confusion) instead of tables')
     .option('--predictions <file.csv>', 'write index,label,prediction for every test image')
     .option('--plot <file>', 'draw the confusion matrix as a labelled heatmap with per-class accuracy (.png or .svg)')
+    .addOption(new Option('--tta <mode>', "test-time augmentation (default: the run's train.eval_tta)").choices(['none', 'flip']))
     .option('--full-test', "evaluate all test images even if the run's config limited them (data.limit_test)")
     .action(runAction(runEval));
 }
@@ -54,7 +56,8 @@ async function runEval(flags: EvalFlags): Promise<void> {
     const { test } = selectSplits(data, { ...cfg.data, limit_test: flags.fullTest ? null : cfg.data.limit_test, val_split: 0 });
     const params = initParams(cfg.model, cfg.seed);
     restoreVariables(params, ckpt.weights, `${flags.checkpoint}/weights.safetensors`);
-    const result = await evaluate(params, cfg.model, test, cfg.train.eval_batch_size);
+    const tta = flags.tta ?? cfg.train.eval_tta;
+    const result = await evaluate(params, cfg.model, test, cfg.train.eval_batch_size, tta);
     tf.dispose(Object.values(params));
 
     const confusion = confusionMatrix(test.labels, result.predictions, cfg.model.num_classes);
@@ -72,6 +75,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
         checkpoint: flags.checkpoint,
         backend: backend.name,
         images: test.count,
+        tta,
         accuracy: result.accuracy,
         loss: result.loss,
         per_class: Object.fromEntries(data.classes.map((c, i) => [c, perClass[i]])),
@@ -82,7 +86,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
       return;
     }
     console.log(`${chalk.bold('checkpoint')} ${flags.checkpoint} (epoch ${ckpt.state.epoch}, ${backend.name})`);
-    console.log(`${chalk.bold('test')} ${test.count} images: accuracy ${chalk.cyan(pct(result.accuracy))}  loss ${result.loss.toFixed(4)}`);
+    console.log(`${chalk.bold('test')} ${test.count} images${tta === 'none' ? '' : ` (tta: ${tta})`}: accuracy ${chalk.cyan(pct(result.accuracy))}  loss ${result.loss.toFixed(4)}`);
     console.log(renderConfusion(confusion, data.classes, perClass));
     if (flags.predictions) console.log(chalk.dim(`predictions written to ${flags.predictions}`));
     if (flags.plot) console.log(chalk.dim(`confusion heatmap written to ${flags.plot}`));

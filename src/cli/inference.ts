@@ -2,17 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActiveBackend, useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
-import type { BackendName, ModelConfig } from '../config/schema.js';
+import type { BackendName, ModelConfig, Tta } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
 import { CLASS_NAMES, IMAGE_BYTES, IMAGE_SIZE, type Split } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
-import { type Params, initParams, modelForward, paramShapes } from '../model/family.js';
+import { type Params, evalLogits, initParams, paramShapes } from '../model/family.js';
 import { type RgbImage, readImageRgb } from '../viz/image-io.js';
 
 /** A checkpoint's model, loaded on a backend, for running on the user's own images. */
 export interface InferenceModel {
   cfg: ModelConfig;
   params: Params;
+  /** The run's train.eval_tta, so that predictions match what `vit eval` measured. */
+  tta: Tta;
   classes: string[];
   backend: ActiveBackend;
   dispose(): void;
@@ -31,6 +33,7 @@ export async function loadInferenceModel(checkpoint: string, backendFlag?: Backe
   return {
     cfg,
     params,
+    tta: ckpt.config.train.eval_tta,
     classes,
     backend,
     dispose() {
@@ -72,8 +75,8 @@ export async function mapBatches<T>(split: Split, batchSize: number, fn: (x: tf.
   return results;
 }
 
-/** Class probabilities [images][classes], the softmax of the model's logits in evaluation mode. */
+/** Class probabilities [images][classes], the softmax of the model's logits in evaluation mode (with the run's TTA). */
 export async function classProbabilities(model: InferenceModel, split: Split, batchSize = 64): Promise<number[][]> {
-  const batches = await mapBatches<number[][]>(split, batchSize, (x) => [tf.softmax(modelForward(model.params, model.cfg, x, { training: false }))]);
+  const batches = await mapBatches<number[][]>(split, batchSize, (x) => [tf.softmax(evalLogits(model.params, model.cfg, x, model.tta))]);
   return batches.flatMap(([probabilities]) => probabilities);
 }

@@ -177,6 +177,12 @@ const TrainSchema = z.strictObject({
   epochs: positiveInt.default(200),
   batch_size: positiveInt.default(128),
   eval_batch_size: positiveInt.default(500),
+  /**
+   * Test-time augmentation for every evaluation (per-epoch val/test, `vit eval`, `vit predict`):
+   * 'flip' averages the logits of each image and its mirror image (training flips too, so both are
+   * in-distribution), at twice the inference cost.
+   */
+  eval_tta: z.enum(['none', 'flip']).default('none'),
   label_smoothing: z.number().min(0).lt(1).default(0),
   /** End training cleanly (final eval + checkpoint) after this many minutes (null: no limit). */
   max_minutes: z.number().positive().nullable().default(null),
@@ -244,4 +250,5 @@ export type OptimizerConfig = Config['optimizer'];
 export type ScheduleConfig = Config['schedule'];
 export type EarlyStoppingConfig = Config['early_stopping'];
 export type TrainConfig = Config['train'];
+export type Tta = TrainConfig['eval_tta'];
 export type BackendName = (typeof BACKENDS)[number];

@@ -1,6 +1,6 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { SafeTensor } from '../checkpoint/safetensors.js';
-import type { CctConfig, ModelConfig } from '../config/schema.js';
+import type { CctConfig, ModelConfig, Tta } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { cctForward } from './cct.js';
 import { cctForwardFlops, cctIsDecayed, cctParamShapes, countCctParams, initCctParams } from './cct-params.js';
@@ -26,6 +26,14 @@ export function modelName(cfg: ModelConfig): string {
 
 export function modelForward(params: Params, cfg: ModelConfig, images: tf.Tensor4D, opts: { training: boolean; seed?: number }): tf.Tensor2D {
   return isCct(cfg) ? cctForward(params, cfg, images, opts) : vitForward(params, cfg, images, opts);
+}
+
+/** Logits in evaluation mode; with 'flip', the mean of the logits of the images and their mirror images. */
+export function evalLogits(params: Params, cfg: ModelConfig, images: tf.Tensor4D, tta: Tta): tf.Tensor2D {
+  const logits = modelForward(params, cfg, images, { training: false });
+  if (tta === 'none') return logits;
+  const mirrored = modelForward(params, cfg, tf.reverse(images, 2), { training: false });
+  return tf.div(tf.add(logits, mirrored), 2);
 }
 
 export function paramShapes(cfg: ModelConfig): Record<string, number[]> {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config/schema.js';
+import type { ModelConfig, Tta } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
 import type { Split } from '../data/cifar10.js';
-import { type Params, modelForward } from '../model/family.js';
+import { type Params, evalLogits } from '../model/family.js';
 import { crossEntropy } from './loss.js';
 
 export interface Evaluation {
@@ -14,16 +14,17 @@ export interface Evaluation {
 
 /**
  * Loss (plain cross-entropy, no label smoothing, so it is comparable across recipes) and accuracy
- * over a whole split, in order, without augmentation or dropout.
+ * over a whole split, in order, without training augmentation or dropout; `tta` as in
+ * `train.eval_tta`.
  */
-export async function evaluate(params: Params, model: ModelConfig, split: Split, batchSize: number): Promise<Evaluation> {
+export async function evaluate(params: Params, model: ModelConfig, split: Split, batchSize: number, tta: Tta = 'none'): Promise<Evaluation> {
   const predictions = new Int32Array(split.count);
   let lossSum = 0;
   let offset = 0;
   for (const batch of evalBatches(split, batchSize)) {
     const { x, y } = toTensors(batch);
     const [loss, predicted] = tf.tidy(() => {
-      const logits = modelForward(params, model, x, { training: false });
+      const logits = evalLogits(params, model, x, tta);
       return [crossEntropy(logits, y, 0), tf.argMax(logits, 1)];
     });
     const [lossValue, predictedValues] = await Promise.all([loss.data(), predicted.data()]);

@@ -135,7 +135,7 @@ class TrainingRun {
       }
 
       const trainSeconds = (this.now() - epochStart) / 1000;
-      const evaluation = await evaluate(this.ema?.params ?? this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size);
+      const evaluation = await evaluate(this.ema?.params ?? this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size, cfg.train.eval_tta);
       const metrics = { val_loss: evaluation.loss, val_acc: evaluation.accuracy };
       const { sums } = trained;
       const row: MetricsRow = {
