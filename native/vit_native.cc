@@ -174,18 +174,24 @@ constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 // erf by Abramowitz & Stegun 7.1.26: |error| ≤ 1.5e-7, float32's own resolution near 1, for one
 // exp, a division and a polynomial: ~2.5x faster than glibc's erff (~10 ns a value).
-inline float erfApprox(float x) {
-  const float ax = std::fabs(x);
-  const float t = 1.0f / (1.0f + 0.3275911f * ax);
+// erfWithExp takes e^(−x²) computed by the caller (GELU's gradient needs that exponential too).
+inline float erfWithExp(float x, float expMinusSquare) {
+  const float t = 1.0f / (1.0f + 0.3275911f * std::fabs(x));
   const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  return std::copysign(1.0f - poly * expApprox(-ax * ax), x);
+  return std::copysign(1.0f - poly * expMinusSquare, x);
 }
+inline float erfApprox(float x) { return erfWithExp(x, expApprox(-x * x)); }
 
 // Reductions marked `omp simd` may add in any order (-fopenmp-simd: vector code only, no OpenMP
 // runtime), so they vectorize as well.
-// The elementwise loops, compiled for AVX2 and for the baseline, chosen at load time (the
-// compiler vectorizes them: 8 or 4 values at a time).
-#define VIT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+// The elementwise loops, compiled for AVX-512 (Skylake-X and later), for AVX2 with FMA (Haswell
+// and later) and for the baseline, chosen at load time (the compiler vectorizes them: 16, 8 or 4
+// values at a time). Other architectures get the baseline only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VIT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VIT_VECTOR_CLONES
+#endif
 
 VIT_VECTOR_CLONES void geluRange(const float* __restrict x, float* __restrict out, size_t begin, size_t end) {
   for (size_t i = begin; i < end; i++) out[i] = 0.5f * x[i] * (1.0f + erfApprox(x[i] * kInvSqrt2));
@@ -194,10 +200,30 @@ VIT_VECTOR_CLONES void geluRange(const float* __restrict x, float* __restrict ou
 VIT_VECTOR_CLONES void geluGradRange(const float* __restrict x, const float* __restrict dy, float* __restrict out, size_t begin,
                                      size_t end) {
   for (size_t i = begin; i < end; i++) {
-    const float cdf = 0.5f * (1.0f + erfApprox(x[i] * kInvSqrt2));
-    const float density = kInvSqrt2Pi * expApprox(-0.5f * x[i] * x[i]);
+    // One exponential serves both: e^(−(x/√2)²) = e^(−x²/2).
+    const float e = expApprox(-0.5f * x[i] * x[i]);
+    const float cdf = 0.5f * (1.0f + erfWithExp(x[i] * kInvSqrt2, e));
+    const float density = kInvSqrt2Pi * e;
     out[i] = dy[i] * (cdf + x[i] * density);
   }
+}
+
+VIT_VECTOR_CLONES void addRange(const float* __restrict a, const float* __restrict b, float* __restrict out, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; i++) out[i] = a[i] + b[i];
+}
+
+// add(heap, aOffset, bOffset, outOffset, n): out = a + b over n values, split over cores: the
+// residual stream's adds and tfjs's gradient accumulation, which wasm runs on one thread.
+napi_value Add(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  const float* a = floatsAt(env, args[0], args[1]);
+  const float* b = floatsAt(env, args[0], args[2]);
+  float* out = floatsAt(env, args[0], args[3]);
+  parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerSlice,
+              [=](size_t begin, size_t end) { addRange(a, b, out, begin, end); });
+  return nullptr;
 }
 
 // gelu(heap, xOffset, outOffset, n): out = x · Φ(x), Φ(x) = (1 + erf(x/√2)) / 2.
@@ -611,6 +637,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
   exportFunction(env, exports, "affine", Affine);
+  exportFunction(env, exports, "add", Add);
   return exports;
 }
 

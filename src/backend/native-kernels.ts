@@ -67,6 +67,7 @@ interface NativeAddon {
   ): void;
   im2col(heap: ArrayBuffer, xOffset: number, outOffset: number, ...window: number[]): void;
   im2colGrad(heap: ArrayBuffer, dyOffset: number, dxOffset: number, ...window: number[]): void;
+  add(heap: ArrayBuffer, aOffset: number, bOffset: number, outOffset: number, n: number): void;
   affine(heap: ArrayBuffer, xOffset: number, weightOffset: number, biasOffset: number, outOffset: number, m: number, n: number, k: number): void;
   maxPoolGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, yOffset: number, dxOffset: number, ...window: number[]): void;
 }
@@ -128,6 +129,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
     if (typeof native.attention === 'function' && typeof native.attentionGrad === 'function') registerAttention(native);
     if (typeof native.im2col === 'function' && typeof native.maxPoolGrad === 'function') registerWindows(native);
     if (typeof native.affine === 'function') registerAffine(native);
+    if (typeof native.add === 'function') registerAdd(native);
     status = { installed: true, reason: '' };
   }
   return status;
@@ -176,6 +178,29 @@ function registerAffine(native: NativeAddon): void {
     native.affine(heapOf(backend), at(x), at(weight), at(bias), at(out), m, n, k);
     return out;
   });
+}
+
+/**
+ * wasm's Add runs on one thread; same-shape float32 adds of at least PARALLEL_ADD_MIN values (the
+ * residual stream, gradient accumulation) run on all cores instead. Broadcasts, other dtypes and
+ * small adds stay with wasm's kernel, as a native call costs more than it saves there.
+ */
+const PARALLEL_ADD_MIN = 65536;
+
+function registerAdd(native: NativeAddon): void {
+  const original = tf.getKernel(tf.Add, 'wasm');
+  tf.unregisterKernel(tf.Add, 'wasm');
+  const add = (args: { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WasmBackend }) => {
+    const { a, b } = args.inputs;
+    const size = tf.util.sizeFromShape(a.shape);
+    const native32 = a.dtype === 'float32' && b.dtype === 'float32' && size >= PARALLEL_ADD_MIN && tf.util.arraysEqual(a.shape, b.shape);
+    if (!native32) return original.kernelFunc(args as never);
+    const out = args.backend.makeOutput(a.shape, 'float32');
+    const at = (t: tf.TensorInfo) => args.backend.getMemoryOffset(t.dataId);
+    native.add(heapOf(args.backend), at(a), at(b), at(out), size);
+    return out;
+  };
+  tf.registerKernel({ ...original, kernelFunc: add as unknown as tf.KernelFunc });
 }
 
 function registerAttention(native: NativeAddon): void {
