@@ -212,9 +212,10 @@ VIT_VECTOR_CLONES void addRange(const float* __restrict a, const float* __restri
   for (size_t i = begin; i < end; i++) out[i] = a[i] + b[i];
 }
 
-// add(heap, aOffset, bOffset, outOffset, n): out = a + b over n values, split over cores: the
-// residual stream's adds and tfjs's gradient accumulation, which wasm runs on one thread.
-napi_value Add(napi_env env, napi_callback_info info) {
+// (heap, aOffset, bOffset, outOffset, n): out[i] = f(a[i], b[i]) over n values by `range`, split
+// over cores. Serves add and geluGrad, which differ only in f.
+using BinaryRange = void (*)(const float*, const float*, float*, size_t, size_t);
+napi_value binaryElementwise(napi_env env, napi_callback_info info, BinaryRange range) {
   size_t argc = 5;
   napi_value args[5];
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
@@ -222,9 +223,13 @@ napi_value Add(napi_env env, napi_callback_info info) {
   const float* b = floatsAt(env, args[0], args[2]);
   float* out = floatsAt(env, args[0], args[3]);
   parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerSlice,
-              [=](size_t begin, size_t end) { addRange(a, b, out, begin, end); });
+              [=](size_t begin, size_t end) { range(a, b, out, begin, end); });
   return nullptr;
 }
+
+// add(heap, aOffset, bOffset, outOffset, n): out = a + b, for the residual stream's adds and
+// tfjs's gradient accumulation, which wasm runs on one thread.
+napi_value Add(napi_env env, napi_callback_info info) { return binaryElementwise(env, info, addRange); }
 
 // gelu(heap, xOffset, outOffset, n): out = x · Φ(x), Φ(x) = (1 + erf(x/√2)) / 2.
 napi_value Gelu(napi_env env, napi_callback_info info) {
@@ -239,17 +244,7 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
 }
 
 // geluGrad(heap, xOffset, dyOffset, outOffset, n): out = dy · (Φ(x) + x · φ(x)).
-napi_value GeluGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value args[5];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  const float* x = floatsAt(env, args[0], args[1]);
-  const float* dy = floatsAt(env, args[0], args[2]);
-  float* out = floatsAt(env, args[0], args[3]);
-  parallelFor(static_cast<size_t>(numberArg(env, args[4])), kElementsPerSlice,
-              [=](size_t begin, size_t end) { geluGradRange(x, dy, out, begin, end); });
-  return nullptr;
-}
+napi_value GeluGrad(napi_env env, napi_callback_info info) { return binaryElementwise(env, info, geluGradRange); }
 
 // layerNorm(heap, xOffset, weightOffset, biasOffset, outOffset, normalizedOffset, invStdOffset,
 //           rows, dim, eps): per row of x [rows, dim], x̂ = (x − mean) · invStd with
@@ -560,7 +555,7 @@ napi_value Im2colGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// maxPoolGrad(heap, dy, x, y, dx, …WindowShape): each output's gradient goes to the first position
+// maxPoolGradByOutput(heap, dy, x, y, dx, …WindowShape): each output's gradient goes to the first position
 // of its window, in row-major order, whose value equals the output y (the window's maximum):
 // tfjs's cpu kernel and PyTorch pick the same one, and after a ReLU all-zero windows make the tie
 // rule matter. Comparing with y instead of tracking an argmax keeps every loop over channels
@@ -635,7 +630,9 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "attentionGrad", AttentionGrad);
   exportFunction(env, exports, "im2col", Im2col);
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
-  exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
+  // A new name for a new argument list: an addon built before it lacks the name (rather than
+  // misreading the arguments), so its windows kernels stay unregistered until it is rebuilt.
+  exportFunction(env, exports, "maxPoolGradByOutput", MaxPoolGrad);
   exportFunction(env, exports, "affine", Affine);
   exportFunction(env, exports, "add", Add);
   return exports;

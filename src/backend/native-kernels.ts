@@ -69,7 +69,7 @@ interface NativeAddon {
   im2colGrad(heap: ArrayBuffer, dyOffset: number, dxOffset: number, ...window: number[]): void;
   add(heap: ArrayBuffer, aOffset: number, bOffset: number, outOffset: number, n: number): void;
   affine(heap: ArrayBuffer, xOffset: number, weightOffset: number, biasOffset: number, outOffset: number, m: number, n: number, k: number): void;
-  maxPoolGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, yOffset: number, dxOffset: number, ...window: number[]): void;
+  maxPoolGradByOutput(heap: ArrayBuffer, dyOffset: number, xOffset: number, yOffset: number, dxOffset: number, ...window: number[]): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -107,10 +107,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
   if (!available || typeof addon === 'string' || addon === null) status = { installed: false, reason };
   else {
     const native = addon;
-    const original = tf.getKernel(tf.BatchMatMul, 'wasm');
-    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-    const batchMatMul = (args: MatMulArgs) => nativeBatchMatMul(native, args) ?? original.kernelFunc(args as never);
-    tf.registerKernel({ ...original, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+    overrideWasmKernel(tf.BatchMatMul, (args: MatMulArgs) => nativeBatchMatMul(native, args));
     registerElementwise(GELU, ({ x }, backend, out) =>
       native.gelu(heapOf(backend), backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), tf.util.sizeFromShape(x.shape)),
     );
@@ -127,7 +124,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
     // lacks the newer functions: their kernels stay unregistered and the model uses tfjs ops.
     if (typeof native.layerNorm === 'function' && typeof native.layerNormGrad === 'function') registerLayerNorm(native);
     if (typeof native.attention === 'function' && typeof native.attentionGrad === 'function') registerAttention(native);
-    if (typeof native.im2col === 'function' && typeof native.maxPoolGrad === 'function') registerWindows(native);
+    if (typeof native.im2col === 'function' && typeof native.maxPoolGradByOutput === 'function') registerWindows(native);
     if (typeof native.affine === 'function') registerAffine(native);
     if (typeof native.add === 'function') registerAdd(native);
     status = { installed: true, reason: '' };
@@ -188,19 +185,15 @@ function registerAffine(native: NativeAddon): void {
 const PARALLEL_ADD_MIN = 65536;
 
 function registerAdd(native: NativeAddon): void {
-  const original = tf.getKernel(tf.Add, 'wasm');
-  tf.unregisterKernel(tf.Add, 'wasm');
-  const add = (args: { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WasmBackend }) => {
-    const { a, b } = args.inputs;
+  overrideWasmKernel(tf.Add, ({ inputs: { a, b }, backend }: { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WasmBackend }) => {
     const size = tf.util.sizeFromShape(a.shape);
     const native32 = a.dtype === 'float32' && b.dtype === 'float32' && size >= PARALLEL_ADD_MIN && tf.util.arraysEqual(a.shape, b.shape);
-    if (!native32) return original.kernelFunc(args as never);
-    const out = args.backend.makeOutput(a.shape, 'float32');
-    const at = (t: tf.TensorInfo) => args.backend.getMemoryOffset(t.dataId);
-    native.add(heapOf(args.backend), at(a), at(b), at(out), size);
+    if (!native32) return null;
+    const out = backend.makeOutput(a.shape, 'float32');
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.add(heapOf(backend), at(a), at(b), at(out), size);
     return out;
-  };
-  tf.registerKernel({ ...original, kernelFunc: add as unknown as tf.KernelFunc });
+  });
 }
 
 function registerAttention(native: NativeAddon): void {
@@ -223,7 +216,7 @@ function registerAttention(native: NativeAddon): void {
 }
 
 /**
- * The window geometry the addon's im2col and maxPoolGrad take: batch, height, width, channels,
+ * The window geometry the addon's im2col and maxPoolGradByOutput take: batch, height, width, channels,
  * kernel rows and columns, strides, top and left padding, output rows and columns.
  */
 function windowGeometry(info: tf.backend_util.Conv2DInfo): number[] {
@@ -256,20 +249,17 @@ function registerWindows(native: NativeAddon): void {
     return dx;
   });
   // wasm's own MaxPoolGrad took ~11% of a CCT step on one thread; this one splits images over cores.
-  const original = tf.getKernel(tf.MaxPoolGrad, 'wasm');
-  tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
-  const maxPoolGrad = (args: { inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo }; attrs: Record<string, unknown>; backend: WasmBackend }) => {
-    const { inputs, attrs, backend } = args;
+  type MaxPoolGradArgs = { inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo }; attrs: Record<string, unknown>; backend: WasmBackend };
+  overrideWasmKernel(tf.MaxPoolGrad, ({ inputs, attrs, backend }: MaxPoolGradArgs) => {
+    if (inputs.input.dtype !== 'float32') return null;
     const { filterSize, strides, pad, dimRoundingMode } = attrs as { filterSize: number; strides: number; pad: number; dimRoundingMode?: 'floor' };
     const info = tf.backend_util.computePool2DInfo(inputs.input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    if (inputs.input.dtype !== 'float32') return original.kernelFunc(args as never);
     const dx = backend.makeOutput(inputs.input.shape, 'float32');
     if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
     const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    native.maxPoolGrad(heapOf(backend), at(inputs.dy), at(inputs.input), at(inputs.output), at(dx), ...windowGeometry(info));
+    native.maxPoolGradByOutput(heapOf(backend), at(inputs.dy), at(inputs.input), at(inputs.output), at(dx), ...windowGeometry(info));
     return dx;
-  };
-  tf.registerKernel({ ...original, kernelFunc: maxPoolGrad as unknown as tf.KernelFunc });
+  });
 }
 
 /** A float32 kernel whose output has the shape of its input `x`. */
@@ -290,6 +280,18 @@ function attentionShape(qkv: tf.TensorInfo, attrs: Record<string, unknown>): num
   const [batch, n, width] = qkv.shape;
   const heads = attrs.heads as number;
   return [batch, n, heads, width / (3 * heads)];
+}
+
+/**
+ * Replaces one of wasm's own kernels by `native`, which returns null for the cases it leaves to
+ * the original kernel (other dtypes, shapes it does not handle, sizes where a native call does
+ * not pay).
+ */
+function overrideWasmKernel<Args>(kernelName: string, native: (args: Args) => tf.TensorInfo | null): void {
+  const original = tf.getKernel(kernelName, 'wasm');
+  tf.unregisterKernel(kernelName, 'wasm');
+  const kernelFunc = (args: Args) => native(args) ?? original.kernelFunc(args as never);
+  tf.registerKernel({ ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }
 
 /** A float32 kernel with one output or several, made with backend.makeOutput. */
