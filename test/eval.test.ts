@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { ConfigSchema } from '../src/config/schema.js';
-import { loadCifar10 } from '../src/data/cifar10.js';
+import { type Cifar10, loadCifar10 } from '../src/data/cifar10.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
 import { readMetrics } from '../src/train/metrics-csv.js';
 import { createRunDir } from '../src/train/run-dir.js';
-import { train } from '../src/train/trainer.js';
+import { train as trainRun } from '../src/train/trainer.js';
 import { vit } from './helpers/cli.js';
 
 let root: string;
@@ -21,18 +21,24 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'vit-eval-'));
   dataDir = join(root, 'data');
   const data = await loadCifar10(await writeSyntheticCifar10(dataDir, { perBatch: 40, seed: 1 }));
+  await tf.setBackend('cpu');
+  runDir = await trainTiny('tiny', data);
+});
+
+/** Trains a tiny ViT for 2 epochs on the synthetic set into `<root>/<name>`; `train` adds keys. */
+async function trainTiny(name: string, data: Cifar10, train: object = {}): Promise<string> {
   const config = ConfigSchema.parse({
-    run_name: 'tiny',
+    run_name: name,
     checkpoint_dir: root,
     data: { limit_train: 96, limit_test: 30 },
     model: { dim: 16, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
     optimizer: { lr: 1e-2 },
-    train: { epochs: 2, batch_size: 32, eval_batch_size: 40 },
+    train: { epochs: 2, batch_size: 32, eval_batch_size: 40, ...train },
   });
-  await tf.setBackend('cpu');
-  runDir = await createRunDir(root, 'tiny');
-  await train({ config, data, runDir, backend: 'cpu' });
-});
+  const dir = await createRunDir(root, name);
+  await trainRun({ config, data, runDir: dir, backend: 'cpu' });
+  return dir;
+}
 
 function evalJson(checkpoint: string, ...flags: string[]) {
   const run = vit(['eval', '--checkpoint', checkpoint, '--data-dir', dataDir, '--backend', 'cpu', '--json', ...flags]);
@@ -104,17 +110,7 @@ test("flip TTA: --tta overrides the run's train.eval_tta, and a run trained with
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--tta.*crop.*(none|flip)/);
 
-  const config = ConfigSchema.parse({
-    run_name: 'tta',
-    checkpoint_dir: root,
-    data: { limit_train: 96, limit_test: 30 },
-    model: { dim: 16, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
-    optimizer: { lr: 1e-2 },
-    train: { epochs: 2, batch_size: 32, eval_batch_size: 40, eval_tta: 'flip' },
-  });
-  const data = await loadCifar10(join(dataDir, 'cifar-10-batches-bin'));
-  const ttaRun = await createRunDir(root, 'tta');
-  await train({ config, data, runDir: ttaRun, backend: 'cpu' });
+  const ttaRun = await trainTiny('tta', await loadCifar10(join(dataDir, 'cifar-10-batches-bin')), { eval_tta: 'flip' });
   const rows = await readMetrics(join(ttaRun, 'metrics.csv'));
   const best = rows.reduce((a, b) => (b.val_acc > a.val_acc ? b : a));
   const result = evalJson(join(ttaRun, 'best'));
