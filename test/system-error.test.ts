@@ -84,3 +84,12 @@ test('the CLI prints a system failure no caller explained as one line (exit 1), 
   assert.equal(bug.exitCode, 70);
   assert.match(bug.stderr, /^TypeError: boom\n\s+at /);
 });
+
+test("the CLI prints wasm's out-of-memory abort as one line with exit 1, without a stack trace", async () => {
+  const oom = await runCaptured(() => {
+    const { RuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly;
+    throw new RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+  });
+  assert.equal(oom.exitCode, 1);
+  assert.match(oom.stderr, /^error: the wasm backend ran out of memory: its heap is capped at 4 GiB.*train\.batch_size.*\n$/);
+});

@@ -7,8 +7,9 @@ import type { BackendProbe } from './probe.js';
 export interface Capabilities {
   /**
    * Bytes that all tensors of one training step (kept for the backward pass) must fit in, or null
-   * when the device's own memory is the only limit. wasm's heap is capped at 4 GiB and aborts the
-   * process when it is exceeded, so the trainer must split batches into micro-batches that fit.
+   * when the device's own memory is the only limit. wasm's heap is capped at 4 GiB; a step that
+   * needs more aborts, and the CLI says so in one line (wasm-abort.ts). The trainer does not split
+   * batches to fit: a smaller train.batch_size is the user's remedy.
    */
   memoryLimitBytes: number | null;
 }
