@@ -7,6 +7,7 @@ import { isInstalled, probeInChild } from './isolated-probe.js';
 import type { BackendProbe, ConcreteBackend } from './probe.js';
 import { AUTO_ORDER, chooseBackend } from './select.js';
 import { vulkanFailure } from './vulkan-log.js';
+import { createQuietly } from './wasm-abort.js';
 
 export type { Capabilities } from './driver.js';
 export type { BackendProbe, ConcreteBackend } from './probe.js';
@@ -71,8 +72,10 @@ export async function useBackend(requested: BackendName): Promise<ActiveBackend>
   const { name, details } = chooseBackend(requested, probes);
   const driver = DRIVERS[name];
   const { tfjsName, dispose } = await driver.activate();
-  // setBackend reports a failed initialisation (tfjs logs the cause) by returning false.
-  if (!(await tf.setBackend(tfjsName))) {
+  // setBackend reports a failed initialisation (tfjs logs the cause) by returning false. The first
+  // setBackend("wasm") creates the Emscripten module, which keeps the console.warn it finds then
+  // for its abort print: createQuietly hands it one without that line (other backends unaffected).
+  if (!(await createQuietly(() => tf.setBackend(tfjsName)))) {
     dispose();
     throw new UserError(`backend "${name}" failed to initialise (see the tfjs warning above)`);
   }

@@ -18,7 +18,7 @@ export function withoutAbortLine(warn: (...args: unknown[]) => void): (...args: 
   };
 }
 
-/** Runs `create` (which instantiates the wasm module) with console.warn filtered as above. */
+/** Runs `create` (a setBackend, which may instantiate the wasm module) with console.warn filtered as above. */
 export async function createQuietly<T>(create: () => Promise<T>): Promise<T> {
   const warn = console.warn;
   console.warn = withoutAbortLine(warn.bind(console));

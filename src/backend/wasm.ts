@@ -3,7 +3,6 @@ import type { BackendDriver } from './driver.js';
 import { declareKernelTraits } from './kernel-traits.js';
 import { nativeKernelsAvailable, useNativeKernels } from './native-kernels.js';
 import { importOptional } from './optional-import.js';
-import { createQuietly } from './wasm-abort.js';
 import { shareIdentityOnWasm } from './wasm-identity.js';
 import { availableProbe, unavailableProbe } from './probe.js';
 
@@ -40,9 +39,6 @@ export const wasmDriver: BackendDriver = {
     const native = useNativeKernels();
     // Plain wasm runs transposed matMuls on a scalar loop; the native kernels do not.
     declareKernelTraits('wasm', { transposedMatMulIsFast: native.installed });
-    // Created here rather than by useBackend's setBackend, so that its abort print is filtered
-    // (see wasm-abort.ts); a failure to initialise still surfaces there, as for every backend.
-    await createQuietly(() => tf.setBackend('wasm'));
     return { tfjsName: 'wasm', dispose() {} };
   },
 };
