@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { availableProbe, explicitOnlyProbe, unavailableProbe, type BackendProbe } from '../src/backend/probe.js';
-import { chooseBackend } from '../src/backend/select.js';
+import { availableProbe, explicitOnlyProbe, unavailableProbe, type BackendProbe } from '../src/backend/choose/probe.js';
+import { chooseBackend } from '../src/backend/choose/select.js';
 import { UserError } from '../src/errors.js';
 
 /** A machine as probing would see it: the backends listed are available, all others are not. */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useBackend } from '../src/backend/index.js';
-import { webgpuDriver } from '../src/backend/webgpu.js';
+import { webgpuDriver } from '../src/backend/drivers/webgpu.js';
 import { Rng } from '../src/util/rng.js';
 
 const [BATCH, IMAGE, PATCH, CHANNELS] = [2, 8, 4, 3];

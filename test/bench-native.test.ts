@@ -2,13 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { useBackend } from '../src/backend/index.js';
-import { useNativeKernels } from '../src/backend/native-kernels.js';
-import { shareIdentityOnWasm } from '../src/backend/wasm-identity.js';
+import { useNativeKernels } from '../src/backend/native/kernels.js';
+import { nativeOrSkip } from './helpers/native.js';
+import { shareIdentityOnWasm } from '../src/backend/drivers/wasm-identity.js';
 import { GELU, GELU_GRAD } from '../src/model/fused-kernels.js';
 
 /**
  * The kernels src/model swaps into tfjs-backend-wasm against wasm's own: native BatchMatMul
- * (OpenBLAS, when the addon is built) in every form the model and tfjs's gradients use, native
+ * (vit's GEMM, when the addon is built) in every form the model and tfjs's gradients use, native
  * GELU and its gradient against the same formulas in tfjs ops, and the buffer-sharing Identity.
  */
 const CASES: { name: string; a: number[]; b: number[]; transposeA?: boolean; transposeB?: boolean }[] = [
@@ -47,7 +48,7 @@ before(async () => {
 
 for (const { name } of CASES) {
   test(`native BatchMatMul equals wasm's: ${name}`, (t) => {
-    if (!native.installed) return t.skip(`native matMul not in use: ${native.reason}`);
+    if (!nativeOrSkip(t)) return;
     const expected = original.get(name)!;
     const actual = original.get(`native ${name}`)!;
     assert.equal(actual.length, expected.length);
@@ -57,7 +58,7 @@ for (const { name } of CASES) {
 }
 
 test('native GELU and its gradient equal the formulas in tfjs ops (split over cores: 100,003 values)', (t) => {
-  if (!native.installed) return t.skip(`native kernels not in use: ${native.reason}`);
+  if (!nativeOrSkip(t)) return;
   tf.tidy(() => {
     const x = tf.randomUniform([100_003], -6, 6, 'float32', 7);
     const dy = tf.randomNormal([100_003], 0, 1, 'float32', 8);

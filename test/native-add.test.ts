@@ -1,17 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { nativeKernelsAvailable } from '../src/backend/native-kernels.js';
+import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
 
 /**
  * The native Add (same-shape float32 adds of ≥ 65,536 values, split over cores) against tfjs's
  * cpu kernel, and the cases it leaves to wasm's own Add: broadcasts, int32, small tensors.
  */
-let native = false;
 before(async () => {
   await useBackend('wasm');
-  native = nativeKernelsAvailable().available;
 });
 
 const CASES: [string, number[], number[], 'float32' | 'int32'][] = [
@@ -31,7 +29,7 @@ async function sum(backend: 'cpu' | 'wasm', aShape: number[], bShape: number[], 
 
 for (const [name, aShape, bShape, dtype] of CASES) {
   test(`add on wasm with native kernels equals tfjs's cpu kernel: ${name}`, async (t) => {
-    if (!native) return t.skip('native kernels not in use');
+    if (!nativeOrSkip(t)) return;
     const expected = await sum('cpu', aShape, bShape, dtype);
     const actual = await sum('wasm', aShape, bShape, dtype);
     assert.equal(actual.length, expected.length);

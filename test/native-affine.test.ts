@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { hasKernel } from '../src/backend/kernel-traits.js';
+import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
 import { AFFINE } from '../src/model/fused-kernels.js';
 import { affineValue, linear } from '../src/model/layers.js';
@@ -11,10 +11,8 @@ import { affineValue, linear } from '../src/model/layers.js';
  * tfjs's own matMul and Add on the cpu backend: values, and the gradients of `linear` built on it,
  * on odd shapes, an empty inner dimension (every row is the bias) and no rows.
  */
-let native = false;
 before(async () => {
   await useBackend('wasm');
-  native = hasKernel(AFFINE);
 });
 
 const SHAPES: [number, number, number][] = [
@@ -43,7 +41,7 @@ async function run(backend: string, [m, k, n]: [number, number, number]): Promis
 
 for (const shape of SHAPES) {
   test(`native affine [${shape.join(', ')}] (m, k, n): value and gradients equal tfjs's matMul + add on cpu`, async (t) => {
-    if (!native) return t.skip('native kernels not in use');
+    if (!nativeOrSkip(t)) return;
     const reference = await run('cpu', shape);
     const ours = await run('wasm', shape);
     ['value', 'dx', 'dW', 'db'].forEach((what, i) => {
@@ -54,7 +52,7 @@ for (const shape of SHAPES) {
 }
 
 test('native affine with an empty inner dimension (k = 0): every row is the bias', (t) => {
-  if (!native) return t.skip('native kernels not in use');
+  if (!nativeOrSkip(t)) return;
   const out = tf.tidy(() => affineValue(tf.zeros([3, 0]), tf.zeros([0, 2]), tf.tensor1d([1.5, -2])).arraySync());
   assert.deepEqual(out, [[1.5, -2], [1.5, -2], [1.5, -2]]);
 });

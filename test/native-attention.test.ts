@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { hasKernel } from '../src/backend/kernel-traits.js';
+import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { fusedSelfAttention } from '../src/model/fused-attention.js';
-import { ATTENTION } from '../src/model/fused-kernels.js';
 import { initParams, vitForward } from '../src/model/vit.js';
 
 /**
@@ -13,10 +12,8 @@ import { initParams, vitForward } from '../src/model/vit.js';
  * place) against attention written in tfjs's own ops and differentiated by tfjs: values and the
  * gradient with respect to qkv, on odd shapes, one token, and an empty batch.
  */
-let native = false;
 before(async () => {
   await useBackend('wasm');
-  native = hasKernel(ATTENTION);
 });
 
 /** softmax(scale · q·kᵀ)·v per head, in tfjs ops, qkv [b, n, 3·h·d] → [b, n, h·d]. */
@@ -43,7 +40,7 @@ const CASES: { b: number; n: number; heads: number; d: number }[] = [
 
 for (const { b, n, heads, d } of CASES) {
   test(`fused attention and its gradient equal tfjs's on b=${b} n=${n} heads=${heads} d=${d}`, (t) => {
-    if (!native) return t.skip('native kernels not in use');
+    if (!nativeOrSkip(t)) return;
     tf.tidy(() => {
       const scale = d ** -0.5;
       const qkv = tf.mul(tf.randomNormal([b, n, 3 * heads * d], 0, 1, 'float32', 5), 2);
@@ -56,7 +53,7 @@ for (const { b, n, heads, d } of CASES) {
 }
 
 test('fused attention of an empty batch is empty, and so is its gradient (wasm\'s own Softmax fails on it)', (t) => {
-  if (!native) return t.skip('native kernels not in use');
+  if (!nativeOrSkip(t)) return;
   tf.tidy(() => {
     const qkv = tf.zeros([0, 5, 24]);
     assert.deepEqual(fusedSelfAttention(qkv, 2, 0.5).shape, [0, 5, 8]);
@@ -65,7 +62,7 @@ test('fused attention of an empty batch is empty, and so is its gradient (wasm\'
 });
 
 test('fused attention leaves no tensors behind', (t) => {
-  if (!native) return t.skip('native kernels not in use');
+  if (!nativeOrSkip(t)) return;
   const qkv = tf.randomNormal([2, 5, 12]);
   const before = tf.memory().numTensors;
   tf.dispose(tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(fusedSelfAttention(x, 2, 0.5)))(qkv)));
@@ -74,7 +71,7 @@ test('fused attention leaves no tensors behind', (t) => {
 });
 
 test('a model with fused attention and LayerNorm gives the loss and gradients of the cpu backend', async (t) => {
-  if (!native) return t.skip('native kernels not in use');
+  if (!nativeOrSkip(t)) return;
   const cfg = ConfigSchema.parse({ model: { patch_size: 8, dim: 32, depth: 2, heads: 2, dim_head: 16, mlp_dim: 64 } }).model;
   const images = Float32Array.from({ length: 3 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37));
   const lossAndGrads = () => {

@@ -1,23 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { hasKernel } from '../src/backend/kernel-traits.js';
+import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
 import type { BackendName } from '../src/config/schema.js';
 import { conv2d, maxPool } from '../src/model/conv.js';
-import { IM2COL } from '../src/model/fused-kernels.js';
 
 /**
  * The native windows kernels of CCT's tokenizer (im2col and its gradient, max pooling's gradient)
  * against tfjs's own Conv2D and MaxPool kernels and their gradients on the cpu backend: values and
  * gradients on odd shapes, strides, padding, ties after a ReLU, and an empty batch.
  */
-let native = false;
-// Read before the addon loads: it sets OPENBLAS_CORETYPE itself when the user has not.
-const userCoreType = process.env.OPENBLAS_CORETYPE;
 before(async () => {
   await useBackend('wasm');
-  native = hasKernel(IM2COL);
 });
 
 type Result = { value: Float32Array; grads: Float32Array[]; shape: number[] };
@@ -55,7 +50,7 @@ const CONVS = [
 
 for (const { x, k, stride, padding, cout } of CONVS) {
   test(`native im2col conv2d equals tfjs's Conv2D (value, dx, dW) on [${x}] k=${k} stride=${stride} padding=${padding}`, async (t) => {
-    if (!native) return t.skip('native kernels not in use');
+    if (!nativeOrSkip(t)) return;
     const w = [k, k, x[3], cout];
     const data = [noise(tf.util.sizeFromShape(x), 1), noise(tf.util.sizeFromShape(w), 2)];
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [padding, padding], [padding, padding], [0, 0]];
@@ -79,7 +74,7 @@ const POOLS = [
 
 for (const { x, k, stride, padding } of POOLS) {
   test(`native MaxPoolGrad equals tfjs's cpu kernel on [${x}] k=${k} stride=${stride} padding=${padding}, ties after a ReLU included`, async (t) => {
-    if (!native) return t.skip('native kernels not in use');
+    if (!nativeOrSkip(t)) return;
     // Half the inputs are exactly 0 after the ReLU, so many windows tie: the first maximum wins.
     const f = (a: tf.Tensor) => maxPool(tf.relu(a) as tf.Tensor4D, k, stride, padding);
     const data = [noise(tf.util.sizeFromShape(x), 3)];
@@ -91,7 +86,7 @@ for (const { x, k, stride, padding } of POOLS) {
 }
 
 test('native conv2d and max pooling leave no tensors behind', (t) => {
-  if (!native) return t.skip('native kernels not in use');
+  if (!nativeOrSkip(t)) return;
   const x = tf.randomNormal([2, 8, 8, 3]);
   const w = tf.randomNormal([3, 3, 3, 4]);
   const before = tf.memory().numTensors;
@@ -99,16 +94,4 @@ test('native conv2d and max pooling leave no tensors behind', (t) => {
   tf.dispose(tf.tidy(() => tf.grads(f)([x, w])));
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([x, w]);
-});
-
-test('OpenBLAS uses the kernels the CPU supports, not its SSE3 fallback (it does not know recent CPUs)', async (t) => {
-  const { nativeKernelsAvailable } = await import('../src/backend/native-kernels.js');
-  const { readFileSync } = await import('node:fs');
-  const { available, blasCore } = nativeKernelsAvailable();
-  if (!available || blasCore === undefined) return t.skip('native kernels not in use');
-  if (userCoreType) return t.skip('OPENBLAS_CORETYPE is set by the user');
-  const flags = new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? []);
-  if (['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.has(f))) assert.equal(blasCore, 'SkylakeX');
-  else if (flags.has('avx2') && flags.has('fma')) assert.notEqual(blasCore, 'Prescott');
-  else t.skip('a CPU without AVX2');
 });

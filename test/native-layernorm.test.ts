@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { hasKernel } from '../src/backend/kernel-traits.js';
+import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
-import { LAYER_NORM } from '../src/model/fused-kernels.js';
 import { layerNorm } from '../src/model/layers.js';
 
 /**
@@ -11,10 +10,8 @@ import { layerNorm } from '../src/model/layers.js';
  * written in tfjs's own ops and differentiated by tfjs: values and all three gradients, on odd
  * shapes, a size that splits over threads, and empty inputs.
  */
-let native = false;
 before(async () => {
   await useBackend('wasm');
-  native = hasKernel(LAYER_NORM);
 });
 
 /** LayerNorm as PyTorch defines it, in tfjs ops, differentiated by tfjs's autodiff. */
@@ -39,7 +36,7 @@ const SHAPES = [
 
 for (const shape of SHAPES) {
   test(`layerNorm and its gradients equal tfjs autodiff on [${shape}]`, (t) => {
-    if (!native) return t.skip('native kernels not in use');
+    if (!nativeOrSkip(t)) return;
     tf.tidy(() => {
       const dim = shape[shape.length - 1];
       const x = tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 1), 3), 0.5);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createQuietly, wasmAbortLine, withoutAbortLine } from '../src/backend/wasm-abort.js';
+import { createQuietly, wasmAbortLine, withoutAbortLine } from '../src/backend/drivers/wasm-abort.js';
 
 // Node has WebAssembly; the lib types this project compiles against do not declare it.
 const { RuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly;

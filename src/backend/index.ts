@@ -1,17 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
+import chalk from 'chalk';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import type { Capabilities } from './driver.js';
-import { DRIVERS } from './drivers.js';
-import { isInstalled, probeInChild } from './isolated-probe.js';
-import type { BackendProbe, ConcreteBackend } from './probe.js';
-import { AUTO_ORDER, chooseBackend } from './select.js';
-import { vulkanFailure } from './vulkan-log.js';
-import { createQuietly } from './wasm-abort.js';
+import type { Capabilities } from './drivers/driver.js';
+import { DRIVERS } from './drivers/index.js';
+import { isInstalled, probeInChild } from './choose/isolated-probe.js';
+import type { BackendProbe, ConcreteBackend } from './choose/probe.js';
+import { AUTO_ORDER, chooseBackend } from './choose/select.js';
+import { vulkanFailure } from './drivers/vulkan-log.js';
+import { createQuietly } from './drivers/wasm-abort.js';
 
-export type { Capabilities } from './driver.js';
-export type { BackendProbe, ConcreteBackend } from './probe.js';
-export { AUTO_ORDER, chooseBackend } from './select.js';
+export type { Capabilities } from './drivers/driver.js';
+export type { BackendProbe, ConcreteBackend } from './choose/probe.js';
+export { AUTO_ORDER, chooseBackend } from './choose/select.js';
 
 // tfjs's own notices (the cpu backend's "Hi, looks like you are running TensorFlow.js in
 // Node.js", flag overrides) go to console.warn unless PROD is set; vit says what matters itself.
@@ -49,6 +50,15 @@ export interface ActiveBackend {
   dispose(): void;
 }
 
+const warned = new Set<string>();
+
+/** A warning on stderr (stdout may be JSON), once per process however often the backend is set. */
+function warnOnce(line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  process.stderr.write(`${chalk.yellow('warning:')} ${line}\n`);
+}
+
 /** Probes every backend, in `auto`'s order (for `vit backends`). */
 export async function probeBackends(): Promise<BackendProbe[]> {
   const probes: BackendProbe[] = [];
@@ -71,7 +81,8 @@ export async function useBackend(requested: BackendName): Promise<ActiveBackend>
   }
   const { name, details } = chooseBackend(requested, probes);
   const driver = DRIVERS[name];
-  const { tfjsName, dispose } = await driver.activate();
+  const { tfjsName, dispose, warnings = [] } = await driver.activate();
+  for (const line of warnings) warnOnce(line);
   // setBackend reports a failed initialisation (tfjs logs the cause) by returning false. The first
   // setBackend("wasm") creates the Emscripten module, which keeps the console.warn it finds then
   // for its abort print: createQuietly hands it one without that line (other backends unaffected).

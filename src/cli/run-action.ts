@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { inspect } from 'node:util';
-import { wasmAbortLine } from '../backend/wasm-abort.js';
+import { wasmAbortLine } from '../backend/drivers/wasm-abort.js';
 import { UserError } from '../errors.js';
 import { systemFailureLine } from '../system-error.js';
 

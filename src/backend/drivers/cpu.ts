@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NO_MEMORY_LIMIT, type BackendDriver } from './driver.js';
-import { availableProbe } from './probe.js';
+import { availableProbe } from '../choose/probe.js';
 
 /** tfjs's pure-JavaScript backend: always there, and the slowest by far. */
 export const cpuDriver: BackendDriver = {

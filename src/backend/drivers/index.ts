@@ -1,7 +1,7 @@
 import { cpuDriver } from './cpu.js';
 import { cudaDriver } from './cuda.js';
 import type { BackendDriver } from './driver.js';
-import type { ConcreteBackend } from './probe.js';
+import type { ConcreteBackend } from '../choose/probe.js';
 import { tensorflowDriver } from './tensorflow.js';
 import { wasmDriver } from './wasm.js';
 import { webgpuDriver } from './webgpu.js';

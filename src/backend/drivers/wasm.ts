@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendDriver } from './driver.js';
-import { declareKernelTraits } from './kernel-traits.js';
-import { nativeKernelsAvailable, useNativeKernels } from './native-kernels.js';
+import { declareKernelTraits } from '../kernel-traits.js';
+import { UserError } from '../../errors.js';
+import { SLOWDOWN, nativeStatus } from '../native/addon.js';
+import { useNativeKernels } from '../native/kernels.js';
 import { importOptional } from './optional-import.js';
 import { shareIdentityOnWasm } from './wasm-identity.js';
-import { availableProbe, unavailableProbe } from './probe.js';
+import { availableProbe, unavailableProbe } from '../choose/probe.js';
 
 /** wasm32 addresses at most 4 GiB; tfjs-backend-wasm aborts the process beyond it. */
 const WASM_HEAP_BYTES = 4 * 1024 ** 3;
@@ -31,21 +33,43 @@ export const wasmDriver: BackendDriver = {
       // tfjs-backend-wasm 4.x disables its worker threads in Node, so this reads "no" there.
       threads: await yesNo('WASM_HAS_MULTITHREAD_SUPPORT'),
       native: nativeDetail(),
+      ...gemmDetail(),
     });
   },
 
   async activate() {
     shareIdentityOnWasm();
     const native = useNativeKernels();
+    if (!native.installed && /^(1|true|yes)$/i.test(process.env.VIT_REQUIRE_NATIVE ?? '')) {
+      throw new UserError(`VIT_REQUIRE_NATIVE is set, but the native kernels cannot run: ${native.reason}`);
+    }
     // Plain wasm runs transposed matMuls on a scalar loop; the native kernels do not.
     declareKernelTraits('wasm', { transposedMatMulIsFast: native.installed });
-    return { tfjsName: 'wasm', dispose() {} };
+    return { tfjsName: 'wasm', dispose() {}, warnings: nativeWarnings() };
   },
 };
 
-/** The optional native kernels (native/): OpenBLAS matMuls and fused GELU, LayerNorm, attention on the wasm heap. */
+/** The native kernels (native/): vit's GEMM and fused GELU, LayerNorm, attention, windows on the wasm heap. */
 function nativeDetail(): string {
-  const { available, reason, blasCore } = nativeKernelsAvailable();
-  if (!available) return `no: ${reason}`;
-  return blasCore ? `yes (OpenBLAS, ${blasCore} kernels)` : 'yes (OpenBLAS)';
+  const native = nativeStatus();
+  return native.available ? 'yes' : `no: ${native.reason}`;
+}
+
+/** With the native kernels, what computes the products and on how many threads, e.g. "vit avx512 6x64, 2 threads". */
+function gemmDetail(): Record<string, string> {
+  const native = nativeStatus();
+  return native.available ? { gemm: `${native.setup.gemm}, ${native.setup.threads} threads` } : {};
+}
+
+/**
+ * The one line a user must not miss when the fast path is off (what is missing, what it costs,
+ * what fixes it), and the one when a system BLAS asked for with VIT_BLAS could not be used.
+ */
+function nativeWarnings(): string[] {
+  const native = nativeStatus();
+  if (!native.available) {
+    const fix = native.fix ? `; fix: ${native.fix}` : '';
+    return [`the native CPU kernels are off (${native.reason}), so ${SLOWDOWN}${fix}`];
+  }
+  return native.blasFallback ? [`${native.blasFallback}; vit's own GEMM runs instead`] : [];
 }

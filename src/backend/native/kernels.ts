@@ -1,76 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRequire } from 'node:module';
-import { AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../model/fused-kernels.js';
+import { type NativeAddon, nativeStatus } from './addon.js';
+import { AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
- * ones on a scalar fallback), and erf and exp one element at a time. The optional native addon
- * (native/, built at install) runs them on the wasm heap itself, without copying: products with
- * OpenBLAS's multithreaded SGEMM; GELU, LayerNorm and whole attention (forward and gradient) on
- * all cores; CCT's im2col (and its gradient) and max pooling's gradient likewise. `useNativeKernels` makes the addon's product wasm's BatchMatMul kernel and registers
- * the fused kernels of src/model/fused-kernels.ts; without the addon, without OpenBLAS, or with
- * VIT_NATIVE=0 (to measure against the plain backend) nothing changes.
+ * ones on a scalar fallback), and erf and exp one element at a time. The native addon (addon.ts)
+ * runs them on the wasm heap itself, without copying: products with its own multithreaded GEMM;
+ * GELU, LayerNorm and whole attention (forward and gradient) on all cores; CCT's im2col (and its
+ * gradient) and max pooling's gradient likewise. `useNativeKernels` makes the addon's product
+ * wasm's BatchMatMul kernel and registers the fused kernels of src/model/fused-kernels.ts; without
+ * the addon (or with VIT_NATIVE=0, to measure against the plain backend) nothing changes.
  */
-interface NativeAddon {
-  available: boolean;
-  unavailableReason: string;
-  /** OpenBLAS's kernel set (openblas_get_corename), e.g. "SkylakeX"; empty if unknown. */
-  blasCore?: string;
-  sgemmBatched(
-    heap: ArrayBuffer,
-    aOffset: number,
-    bOffset: number,
-    outOffset: number,
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transposeA: boolean,
-    transposeB: boolean,
-    aBatchStride: number,
-    bBatchStride: number,
-  ): void;
-  gelu(heap: ArrayBuffer, xOffset: number, outOffset: number, size: number): void;
-  geluGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, outOffset: number, size: number): void;
-  layerNorm(
-    heap: ArrayBuffer,
-    xOffset: number,
-    weightOffset: number,
-    biasOffset: number,
-    outOffset: number,
-    normalizedOffset: number,
-    invStdOffset: number,
-    rows: number,
-    dim: number,
-    eps: number,
-  ): void;
-  layerNormGrad(
-    heap: ArrayBuffer,
-    dyOffset: number,
-    normalizedOffset: number,
-    invStdOffset: number,
-    weightOffset: number,
-    dxOffset: number,
-    dWeightOffset: number,
-    dBiasOffset: number,
-    rows: number,
-    dim: number,
-  ): void;
-  attention(heap: ArrayBuffer, qkvOffset: number, outOffset: number, probsOffset: number, ...shapeAndScale: number[]): void;
-  attentionGrad(
-    heap: ArrayBuffer,
-    dyOffset: number,
-    qkvOffset: number,
-    probsOffset: number,
-    dQkvOffset: number,
-    ...shapeAndScale: number[]
-  ): void;
-  im2col(heap: ArrayBuffer, xOffset: number, outOffset: number, ...window: number[]): void;
-  im2colGrad(heap: ArrayBuffer, dyOffset: number, dxOffset: number, ...window: number[]): void;
-  add(heap: ArrayBuffer, aOffset: number, bOffset: number, outOffset: number, n: number): void;
-  affine(heap: ArrayBuffer, xOffset: number, weightOffset: number, biasOffset: number, outOffset: number, m: number, n: number, k: number): void;
-  maxPoolGradByOutput(heap: ArrayBuffer, dyOffset: number, xOffset: number, yOffset: number, dxOffset: number, ...window: number[]): void;
-}
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
 interface WasmBackend {
@@ -81,20 +21,7 @@ interface WasmBackend {
 
 type MatMulArgs = { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } };
 
-let addon: NativeAddon | string | null = null;
-let status: { installed: boolean; reason: string } | null = null;
-
-/**
- * Whether the native kernels can be used here (addon built, OpenBLAS found) and, if not, why;
- * and OpenBLAS's kernel set when known.
- */
-export function nativeKernelsAvailable(): { available: boolean; reason: string; blasCore?: string } {
-  addon ??= loadAddon();
-  if (process.env.VIT_NATIVE === '0') return { available: false, reason: 'VIT_NATIVE=0' };
-  if (typeof addon === 'string') return { available: false, reason: addon };
-  if (!addon.available) return { available: false, reason: addon.unavailableReason };
-  return { available: true, reason: '', blasCore: addon.blasCore || undefined };
-}
+let installed: { installed: boolean; reason: string } | null = null;
 
 /**
  * Installs the native kernels into the wasm backend, once per process; call it after the wasm
@@ -102,34 +29,30 @@ export function nativeKernelsAvailable(): { available: boolean; reason: string; 
  * whether they are in use and, if not, why.
  */
 export function useNativeKernels(): { installed: boolean; reason: string } {
-  if (status) return status;
-  const { available, reason } = nativeKernelsAvailable();
-  if (!available || typeof addon === 'string' || addon === null) status = { installed: false, reason };
-  else {
-    const native = addon;
-    overrideWasmKernel(tf.BatchMatMul, (args: MatMulArgs) => nativeBatchMatMul(native, args));
-    registerElementwise(GELU, ({ x }, backend, out) =>
-      native.gelu(heapOf(backend), backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), tf.util.sizeFromShape(x.shape)),
-    );
-    registerElementwise(GELU_GRAD, ({ x, dy }, backend, out) =>
-      native.geluGrad(
-        heapOf(backend),
-        backend.getMemoryOffset(x.dataId),
-        backend.getMemoryOffset(dy.dataId),
-        backend.getMemoryOffset(out.dataId),
-        tf.util.sizeFromShape(x.shape),
-      ),
-    );
-    // An addon built from an older vit_native.cc (a checkout updated without `npm install`)
-    // lacks the newer functions: their kernels stay unregistered and the model uses tfjs ops.
-    if (typeof native.layerNorm === 'function' && typeof native.layerNormGrad === 'function') registerLayerNorm(native);
-    if (typeof native.attention === 'function' && typeof native.attentionGrad === 'function') registerAttention(native);
-    if (typeof native.im2col === 'function' && typeof native.maxPoolGradByOutput === 'function') registerWindows(native);
-    if (typeof native.affine === 'function') registerAffine(native);
-    if (typeof native.add === 'function') registerAdd(native);
-    status = { installed: true, reason: '' };
+  if (installed) return installed;
+  const native = nativeStatus();
+  if (!native.available) {
+    installed = { installed: false, reason: native.reason };
+    return installed;
   }
-  return status;
+  const addon = native.addon;
+  overrideWasmKernel(tf.BatchMatMul, (args: MatMulArgs) => nativeBatchMatMul(addon, args));
+  registerElementwise(GELU, ({ x }, backend, out) => addon.gelu(heapOf(backend), at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape)));
+  registerElementwise(GELU_GRAD, ({ x, dy }, backend, out) =>
+    addon.geluGrad(heapOf(backend), at(backend, x), at(backend, dy), at(backend, out), tf.util.sizeFromShape(x.shape)),
+  );
+  registerLayerNorm(addon);
+  registerAttention(addon);
+  registerWindows(addon);
+  registerAffine(addon);
+  registerAdd(addon);
+  installed = { installed: true, reason: '' };
+  return installed;
+}
+
+/** A tensor's byte offset in the wasm heap. */
+function at(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId);
 }
 
 function registerLayerNorm(native: NativeAddon): void {
@@ -216,7 +139,7 @@ function registerAttention(native: NativeAddon): void {
 }
 
 /**
- * The window geometry the addon's im2col and maxPoolGradByOutput take: batch, height, width, channels,
+ * The window geometry the addon's im2col and maxPoolGrad take: batch, height, width, channels,
  * kernel rows and columns, strides, top and left padding, output rows and columns.
  */
 function windowGeometry(info: tf.backend_util.Conv2DInfo): number[] {
@@ -257,7 +180,7 @@ function registerWindows(native: NativeAddon): void {
     const dx = backend.makeOutput(inputs.input.shape, 'float32');
     if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
     const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    native.maxPoolGradByOutput(heapOf(backend), at(inputs.dy), at(inputs.input), at(inputs.output), at(dx), ...windowGeometry(info));
+    native.maxPoolGrad(heapOf(backend), at(inputs.dy), at(inputs.input), at(inputs.output), at(dx), ...windowGeometry(info));
     return dx;
   });
 }
@@ -309,15 +232,6 @@ function heapOf(backend: WasmBackend): ArrayBuffer {
   return backend.wasm.HEAPU8.buffer as ArrayBuffer;
 }
 
-/** The addon, or why it could not be loaded (e.g. not built: no compiler at install). */
-function loadAddon(): NativeAddon | string {
-  try {
-    return createRequire(import.meta.url)('../../native/build/Release/vit_native.node') as NativeAddon;
-  } catch (err) {
-    return `native addon not built (${(err as Error).message.split('\n')[0]})`;
-  }
-}
-
 /**
  * out = op(a) · op(b) over the batch dimensions, or null for what it leaves to tfjs: non-float32
  * inputs, empty tensors, and batch broadcasting other than one matrix against many.
@@ -336,7 +250,7 @@ function nativeBatchMatMul(addon: NativeAddon, { inputs: { a, b }, backend, attr
 
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = backend.makeOutput([...batchShape, m, n], 'float32');
-  addon.sgemmBatched(
+  addon.matMul(
     heapOf(backend),
     backend.getMemoryOffset(a.dataId),
     backend.getMemoryOffset(b.dataId),

@@ -1,4 +1,4 @@
-import type { BackendProbe } from './probe.js';
+import type { BackendProbe } from '../choose/probe.js';
 
 /**
  * What the training code may depend on, instead of asking which backend runs: code that checks
@@ -22,7 +22,7 @@ export interface BackendDriver {
    * Registers the backend into `@tensorflow/tfjs` (after a probe said it is available) and returns
    * the name tfjs knows it by, and what must be released before the process can exit.
    */
-  activate(): Promise<{ tfjsName: string; dispose(): void }>;
+  activate(): Promise<{ tfjsName: string; dispose(): void; /** Lines the user must see (e.g. a fast path that is off). */ warnings?: string[] }>;
 }
 
 export const NO_MEMORY_LIMIT: Capabilities = { memoryLimitBytes: null };

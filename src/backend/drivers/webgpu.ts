@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { NO_MEMORY_LIMIT, type BackendDriver } from './driver.js';
 import { importOptional } from './optional-import.js';
-import { availableProbe, explicitOnlyProbe, unavailableProbe } from './probe.js';
+import { availableProbe, explicitOnlyProbe, unavailableProbe } from '../choose/probe.js';
 import { registerChunkedAddN } from './webgpu-addn.js';
 
 const VULKAN =

@@ -1,5 +1,5 @@
-import type { BackendName } from '../config/schema.js';
-import { UserError } from '../errors.js';
+import type { BackendName } from '../../config/schema.js';
+import { UserError } from '../../errors.js';
 import type { BackendProbe, ConcreteBackend } from './probe.js';
 
 /** `auto` tries these in order: fastest first, pure-JS cpu as the last resort that always works. */

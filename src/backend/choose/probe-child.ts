@@ -1,6 +1,6 @@
 // The child process of probeInChild(): probes one backend and prints the result as one JSON line
 // on stdout. Whatever native libraries write to stderr goes to the parent's pipe, not the terminal.
-import { DRIVERS } from './drivers.js';
+import { DRIVERS } from '../drivers/index.js';
 import type { ConcreteBackend } from './probe.js';
 
 const name = process.argv[2] as ConcreteBackend;

@@ -1,5 +1,5 @@
 import { NO_MEMORY_LIMIT, type BackendDriver } from './driver.js';
-import { availableProbe, unavailableProbe } from './probe.js';
+import { availableProbe, unavailableProbe } from '../choose/probe.js';
 import { loadTfjsNode } from './tfjs-node.js';
 
 const INSTALL =

@@ -1,4 +1,4 @@
-import type { BackendName } from '../config/schema.js';
+import type { BackendName } from '../../config/schema.js';
 
 /** A backend that can actually run; `auto` is a way of choosing one. */
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;

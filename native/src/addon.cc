@@ -1,0 +1,192 @@
+// The Node-API face of the native kernels: each function takes tfjs-backend-wasm's heap (an
+// ArrayBuffer) and byte offsets into it, so tensors are used where they lie, never copied.
+#include <node_api.h>
+
+#include <string>
+#include <vector>
+
+#include "blas.h"
+#include "gemm.h"
+#include "gemm_kernels.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace vit {
+namespace {
+
+// Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
+// built from other sources (a checkout updated without rebuilding) instead of misreading it.
+constexpr int kAbi = 2;
+
+// The call's arguments: heap first, then byte offsets and sizes.
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info info) : env_(env) {
+    size_t argc = kMax;
+    napi_get_cb_info(env, info, &argc, values_, nullptr, nullptr);
+    count_ = argc;
+    if (argc > 0) napi_get_arraybuffer_info(env, values_[0], &heap_, &heapBytes_);
+  }
+  bool ok(size_t expected, const char* name) const {
+    if (count_ == expected && heap_ != nullptr) return true;
+    const std::string message = std::string(name) + ": expected the wasm heap and " + std::to_string(expected - 1) + " numbers";
+    napi_throw_type_error(env_, nullptr, message.c_str());
+    return false;
+  }
+  double number(size_t i) const {
+    double x = 0;
+    napi_get_value_double(env_, values_[i], &x);
+    return x;
+  }
+  size_t size(size_t i) const { return static_cast<size_t>(number(i)); }
+  bool flag(size_t i) const {
+    bool b = false;
+    napi_get_value_bool(env_, values_[i], &b);
+    return b;
+  }
+  float* floats(size_t i) const { return reinterpret_cast<float*>(static_cast<uint8_t*>(heap_) + size(i)); }
+  WindowShape window(size_t first) const {
+    size_t v[12];
+    for (size_t i = 0; i < 12; i++) v[i] = size(first + i);
+    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  }
+  AttentionShape attention(size_t first) const { return {size(first), size(first + 1), size(first + 2), size(first + 3)}; }
+
+ private:
+  static constexpr size_t kMax = 20;
+  napi_env env_;
+  napi_value values_[kMax];
+  size_t count_ = 0;
+  void* heap_ = nullptr;
+  size_t heapBytes_ = 0;
+};
+
+// matMul(heap, a, b, out, batch, m, n, k, transposeA, transposeB, aBatchStride, bBatchStride)
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(12, "matMul")) batchMatMul(a.floats(1), a.floats(2), a.floats(3), a.size(4), a.size(5), a.size(6), a.size(7), a.flag(8), a.flag(9), a.size(10), a.size(11));
+  return nullptr;
+}
+// affine(heap, x, w, bias, out, m, n, k)
+napi_value Affine(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(8, "affine")) affine(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.size(5), a.size(6), a.size(7));
+  return nullptr;
+}
+// gelu(heap, x, out, n)
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(4, "gelu")) gelu(a.floats(1), a.floats(2), a.size(3));
+  return nullptr;
+}
+// geluGrad(heap, x, dy, out, n)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(5, "geluGrad")) geluGrad(a.floats(1), a.floats(2), a.floats(3), a.size(4));
+  return nullptr;
+}
+// add(heap, a, b, out, n)
+napi_value Add(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(5, "add")) add(a.floats(1), a.floats(2), a.floats(3), a.size(4));
+  return nullptr;
+}
+// layerNorm(heap, x, weight, bias, out, normalized, invStd, rows, dim, eps)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(10, "layerNorm")) layerNorm(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.size(7), a.size(8), static_cast<float>(a.number(9)));
+  return nullptr;
+}
+// layerNormGrad(heap, dy, normalized, invStd, weight, dx, dWeight, dBias, rows, dim)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(10, "layerNormGrad")) layerNormGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.floats(7), a.size(8), a.size(9));
+  return nullptr;
+}
+// attention(heap, qkv, out, probs, batch, heads, n, d, scale)
+napi_value Attention(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(9, "attention")) attention(a.floats(1), a.floats(2), a.floats(3), a.attention(4), static_cast<float>(a.number(8)));
+  return nullptr;
+}
+// attentionGrad(heap, dOut, qkv, probs, dQkv, batch, heads, n, d, scale)
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(10, "attentionGrad")) attentionGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.attention(5), static_cast<float>(a.number(9)));
+  return nullptr;
+}
+// im2col(heap, x, out, …window)
+napi_value Im2col(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(15, "im2col")) im2col(a.floats(1), a.floats(2), a.window(3));
+  return nullptr;
+}
+// im2colGrad(heap, dy, dx, …window)
+napi_value Im2colGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(15, "im2colGrad")) im2colGrad(a.floats(1), a.floats(2), a.window(3));
+  return nullptr;
+}
+// maxPoolGrad(heap, dy, x, y, dx, …window)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(17, "maxPoolGrad")) maxPoolGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.window(5));
+  return nullptr;
+}
+
+napi_value String(napi_env env, const std::string& s) {
+  napi_value value;
+  napi_create_string_utf8(env, s.c_str(), s.size(), &value);
+  return value;
+}
+
+// info(): { abi, gemm, gemmFallback, threads }: what computes here (decided on first call).
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value result, abi, threads;
+  napi_create_object(env, &result);
+  napi_create_int32(env, kAbi, &abi);
+  napi_create_int32(env, poolThreads(), &threads);
+  napi_set_named_property(env, result, "abi", abi);
+  napi_set_named_property(env, result, "gemm", String(env, gemmDescription()));
+  napi_set_named_property(env, result, "gemmFallback", String(env, gemmFallbackReason()));
+  napi_set_named_property(env, result, "threads", threads);
+  return result;
+}
+
+// systemBlases(): a description of every system BLAS found, in use or not.
+napi_value SystemBlases(napi_env env, napi_callback_info) {
+  const std::vector<std::string> found = systemBlasesFound();
+  napi_value list;
+  napi_create_array_with_length(env, found.size(), &list);
+  for (size_t i = 0; i < found.size(); i++) napi_set_element(env, list, static_cast<uint32_t>(i), String(env, found[i]));
+  return list;
+}
+
+void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback fn) {
+  napi_value value;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &value);
+  napi_set_named_property(env, exports, name, value);
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  exportFunction(env, exports, "info", Info);
+  exportFunction(env, exports, "systemBlases", SystemBlases);
+  exportFunction(env, exports, "matMul", MatMul);
+  exportFunction(env, exports, "affine", Affine);
+  exportFunction(env, exports, "gelu", Gelu);
+  exportFunction(env, exports, "geluGrad", GeluGrad);
+  exportFunction(env, exports, "add", Add);
+  exportFunction(env, exports, "layerNorm", LayerNorm);
+  exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
+  exportFunction(env, exports, "attention", Attention);
+  exportFunction(env, exports, "attentionGrad", AttentionGrad);
+  exportFunction(env, exports, "im2col", Im2col);
+  exportFunction(env, exports, "im2colGrad", Im2colGrad);
+  exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
+  return exports;
+}
+
+}  // namespace
+}  // namespace vit
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, vit::Init)

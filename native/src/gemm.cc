@@ -1,0 +1,202 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "blas.h"
+#include "gemm_kernels.h"
+#include "parallel.h"
+
+namespace vit {
+namespace {
+
+// Blocking: a kKc-deep slice of A's rows (up to kMcMax of them) is packed per task and reused
+// against every NR-wide panel of B in the task's columns; a B panel's slice (kKc × NR floats, 64 KiB
+// for AVX-512) is reused across the task's rows from L2.
+constexpr size_t kKc = 256;
+constexpr size_t kMcMax = 192;
+
+// A growable 64-byte-aligned float buffer, one per thread and use.
+struct Scratch {
+  float* data = nullptr;
+  size_t capacity = 0;
+  float* get(size_t floats) {
+    if (floats > capacity) {
+      std::free(data);
+      capacity = std::max<size_t>(floats, 2 * capacity);
+      data = static_cast<float*>(std::aligned_alloc(64, (capacity * sizeof(float) + 63) / 64 * 64));
+    }
+    return data;
+  }
+};
+
+const MicroKernelSpec& chosenKernel() {
+  static const MicroKernelSpec& spec = [] () -> const MicroKernelSpec& {
+    // VIT_GEMM_KERNEL=avx2 or generic runs another instruction set's kernel (for tests).
+    const char* asked = std::getenv("VIT_GEMM_KERNEL");
+    if (asked != nullptr && *asked != '\0') {
+      if (const MicroKernelSpec* spec = microKernelFor(asked)) return *spec;
+    }
+    return bestMicroKernel();
+  }();
+  return spec;
+}
+
+// op(A) rows [row0, row0 + rows) × columns [p0, p0 + kc) into MR-row panels: panel q holds, for
+// each p, the MR values of rows q·MR … q·MR + MR − 1 (zeros past `rows`).
+void packA(const Operand& a, size_t row0, size_t rows, size_t p0, size_t kc, int mr, float* out) {
+  for (size_t q = 0; q < rows; q += mr, out += mr * kc) {
+    const size_t valid = std::min<size_t>(mr, rows - q);
+    if (a.transposed) {
+      for (size_t p = 0; p < kc; p++) {
+        const float* src = a.data + (p0 + p) * a.ld + row0 + q;
+        float* dst = out + p * mr;
+        size_t i = 0;
+        for (; i < valid; i++) dst[i] = src[i];
+        for (; i < static_cast<size_t>(mr); i++) dst[i] = 0;
+      }
+    } else {
+      for (size_t i = 0; i < static_cast<size_t>(mr); i++) {
+        if (i < valid) {
+          const float* src = a.data + (row0 + q + i) * a.ld + p0;
+          for (size_t p = 0; p < kc; p++) out[p * mr + i] = src[p];
+        } else {
+          for (size_t p = 0; p < kc; p++) out[p * mr + i] = 0;
+        }
+      }
+    }
+  }
+}
+
+// op(B)'s columns [col0, col0 + NR) over all k rows into one panel: k rows of NR values.
+void packBPanel(const Operand& b, size_t k, size_t n, size_t col0, int nr, float* out) {
+  const size_t valid = std::min<size_t>(nr, n - col0);
+  if (!b.transposed) {
+    for (size_t p = 0; p < k; p++) {
+      const float* src = b.data + p * b.ld + col0;
+      float* dst = out + p * nr;
+      std::memcpy(dst, src, valid * sizeof(float));
+      std::memset(dst + valid, 0, (nr - valid) * sizeof(float));
+    }
+  } else {
+    for (size_t j = 0; j < static_cast<size_t>(nr); j++) {
+      if (j < valid) {
+        const float* src = b.data + (col0 + j) * b.ld;
+        for (size_t p = 0; p < k; p++) out[p * nr + j] = src[p];
+      } else {
+        for (size_t p = 0; p < k; p++) out[p * nr + j] = 0;
+      }
+    }
+  }
+}
+
+// The tiles of C are grouped into tasks of up to kMcMax rows × some column panels, about two
+// tasks per thread or more: the grouping changes which thread computes a tile, never its sum.
+struct TaskGrid {
+  size_t rowPanelsPerTask, colPanelsPerTask, rowTasks, colTasks;
+};
+
+TaskGrid taskGrid(size_t rowPanels, size_t colPanels, int mr, size_t threads) {
+  const size_t wanted = 2 * threads;
+  TaskGrid g{};
+  g.rowPanelsPerTask = std::max<size_t>(1, std::min(kMcMax / mr, (rowPanels + wanted - 1) / wanted));
+  g.rowTasks = (rowPanels + g.rowPanelsPerTask - 1) / g.rowPanelsPerTask;
+  const size_t colTasks = std::min(colPanels, std::max<size_t>(1, (wanted + g.rowTasks - 1) / g.rowTasks));
+  g.colPanelsPerTask = (colPanels + colTasks - 1) / colTasks;
+  g.colTasks = (colPanels + g.colPanelsPerTask - 1) / g.colPanelsPerTask;
+  return g;
+}
+
+// C's rows [row0, row0 + rows) × column panels [panel0, panel1) of the packed B.
+void computeBlock(const MicroKernelSpec& kernel, size_t n, size_t k, const Operand& a, const float* packedB, size_t row0, size_t rows,
+                  size_t panel0, size_t panel1, float* c, size_t ldc, const Epilogue& epilogue) {
+  thread_local Scratch aScratch, tileScratch;
+  const size_t mr = kernel.mr, nr = kernel.nr;
+  float* packedA = aScratch.get(((rows + mr - 1) / mr) * mr * kKc);
+  float* tile = tileScratch.get(mr * nr);
+  for (size_t p0 = 0; p0 < k; p0 += kKc) {
+    const size_t kc = std::min(kKc, k - p0);
+    const bool first = p0 == 0;
+    const bool loadC = !first || epilogue.accumulate;
+    packA(a, row0, rows, p0, kc, kernel.mr, packedA);
+    for (size_t panel = panel0; panel < panel1; panel++) {
+      const float* bPanel = packedB + panel * nr * k + p0 * nr;
+      const size_t col0 = panel * nr, cols = std::min(nr, n - col0);
+      const float* bias = first && epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr;
+      for (size_t q = 0; q < rows; q += mr) {
+        const float* aPanel = packedA + (q / mr) * mr * kc;
+        const size_t validRows = std::min(mr, rows - q);
+        float* out = c + (row0 + q) * ldc + col0;
+        if (validRows == mr && cols == nr) {
+          kernel.run(kc, aPanel, bPanel, out, ldc, bias, loadC);
+          continue;
+        }
+        // An edge tile: computed whole into `tile`, then the valid part merged with the same
+        // arithmetic the full kernel would do.
+        kernel.run(kc, aPanel, bPanel, tile, nr, nullptr, false);
+        for (size_t i = 0; i < validRows; i++) {
+          for (size_t j = 0; j < cols; j++) {
+            float x = tile[i * nr + j];
+            if (loadC) x = out[i * ldc + j] + x;
+            if (bias != nullptr) x = x + bias[j];
+            out[i * ldc + j] = x;
+          }
+        }
+      }
+    }
+  }
+}
+
+// C = bias, C + bias or unchanged: the product of an empty k.
+void emptyProduct(size_t m, size_t n, float* c, size_t ldc, const Epilogue& epilogue) {
+  for (size_t i = 0; i < m; i++) {
+    for (size_t j = 0; j < n; j++) {
+      const float base = epilogue.accumulate ? c[i * ldc + j] : 0.0f;
+      c[i * ldc + j] = epilogue.bias != nullptr ? base + epilogue.bias[j] : base;
+    }
+  }
+}
+
+void builtinGemm(size_t m, size_t n, size_t k, const Operand& a, const Operand& b, float* c, size_t ldc, const Epilogue& epilogue, bool parallel) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) return emptyProduct(m, n, c, ldc, epilogue);
+  const MicroKernelSpec& kernel = chosenKernel();
+  const size_t colPanels = (n + kernel.nr - 1) / kernel.nr, rowPanels = (m + kernel.mr - 1) / kernel.mr;
+  thread_local Scratch bScratch;
+  float* packedB = bScratch.get(colPanels * kernel.nr * k);
+  if (!parallel) {
+    for (size_t panel = 0; panel < colPanels; panel++) packBPanel(b, k, n, panel * kernel.nr, kernel.nr, packedB + panel * kernel.nr * k);
+    return computeBlock(kernel, n, k, a, packedB, 0, m, 0, colPanels, c, ldc, epilogue);
+  }
+  forEachTask(colPanels, [&](size_t panel) { packBPanel(b, k, n, panel * kernel.nr, kernel.nr, packedB + panel * kernel.nr * k); });
+  const TaskGrid g = taskGrid(rowPanels, colPanels, kernel.mr, poolThreads());
+  forEachTask(g.rowTasks * g.colTasks, [&](size_t task) {
+    const size_t rowTask = task / g.colTasks, colTask = task % g.colTasks;
+    const size_t row0 = rowTask * g.rowPanelsPerTask * kernel.mr;
+    const size_t rows = std::min(g.rowPanelsPerTask * kernel.mr, m - row0);
+    const size_t panel0 = colTask * g.colPanelsPerTask;
+    computeBlock(kernel, n, k, a, packedB, row0, rows, panel0, std::min(colPanels, panel0 + g.colPanelsPerTask), c, ldc, epilogue);
+  });
+}
+
+}  // namespace
+
+void gemm(size_t m, size_t n, size_t k, Operand a, Operand b, float* c, size_t ldc, Epilogue epilogue) {
+  if (const SystemBlas* blas = activeSystemBlas()) return blas->gemm(m, n, k, a, b, c, ldc, epilogue);
+  builtinGemm(m, n, k, a, b, c, ldc, epilogue, true);
+}
+
+void gemmSerial(size_t m, size_t n, size_t k, Operand a, Operand b, float* c, size_t ldc, Epilogue epilogue) {
+  builtinGemm(m, n, k, a, b, c, ldc, epilogue, false);
+}
+
+std::string gemmDescription() {
+  if (const SystemBlas* blas = activeSystemBlas()) return blas->description();
+  const MicroKernelSpec& kernel = chosenKernel();
+  return std::string("vit ") + kernel.name + " " + std::to_string(kernel.mr) + "x" + std::to_string(kernel.nr);
+}
+
+std::string gemmFallbackReason() { return systemBlasFailure(); }
+
+}  // namespace vit

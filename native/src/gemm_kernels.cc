@@ -1,0 +1,147 @@
+#include "gemm_kernels.h"
+
+#include <cstring>
+#include <initializer_list>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define VIT_X86 1
+#endif
+
+namespace vit {
+namespace {
+
+// Each kernel keeps the whole C tile in registers (AVX-512: 6 rows × 4 vectors of 16 = 24 of the
+// 32 zmm registers; AVX2: 6 × 2 of 16 ymm), loads one row of B panel per step and broadcasts
+// each value of the A panel against it. The loops have constant bounds and are fully unrolled.
+#ifdef VIT_X86
+template <int MR, int NV>
+__attribute__((target("avx512f,fma"))) void kernelAvx512(size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                                                          size_t ldc, const float* __restrict bias, bool loadC) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+  for (size_t p = 0; p < kc; p++) {
+    __m512 row[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) row[v] = _mm512_loadu_ps(b + v * 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, row[v], acc[i][v]);
+    }
+    a += MR;
+    b += NV * 16;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+      float* out = c + i * ldc + v * 16;
+      __m512 x = acc[i][v];
+      if (loadC) x = _mm512_add_ps(_mm512_loadu_ps(out), x);
+      if (bias != nullptr) x = _mm512_add_ps(x, _mm512_loadu_ps(bias + v * 16));
+      _mm512_storeu_ps(out, x);
+    }
+  }
+}
+
+template <int MR, int NV>
+__attribute__((target("avx2,fma"))) void kernelAvx2(size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c, size_t ldc,
+                                                     const float* __restrict bias, bool loadC) {
+  __m256 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+  for (size_t p = 0; p < kc; p++) {
+    __m256 row[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) row[v] = _mm256_loadu_ps(b + v * 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(ai, row[v], acc[i][v]);
+    }
+    a += MR;
+    b += NV * 8;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+      float* out = c + i * ldc + v * 8;
+      __m256 x = acc[i][v];
+      if (loadC) x = _mm256_add_ps(_mm256_loadu_ps(out), x);
+      if (bias != nullptr) x = _mm256_add_ps(x, _mm256_loadu_ps(bias + v * 8));
+      _mm256_storeu_ps(out, x);
+    }
+  }
+}
+#endif
+
+// Portable: GCC/Clang vector extensions of 4 floats (SSE, NEON). Multiply and add are written
+// apart, so no contraction into fused multiply-adds on one architecture and not another matters:
+// each build is still deterministic.
+typedef float v4 __attribute__((vector_size(16)));
+template <int MR, int NV>
+void kernelGeneric(size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c, size_t ldc, const float* __restrict bias,
+                   bool loadC) {
+  v4 acc[MR][NV] = {};
+  for (size_t p = 0; p < kc; p++) {
+    v4 row[NV];
+    for (int v = 0; v < NV; v++) std::memcpy(&row[v], b + v * 4, sizeof(v4));
+    for (int i = 0; i < MR; i++) {
+      const v4 ai = {a[i], a[i], a[i], a[i]};
+      for (int v = 0; v < NV; v++) acc[i][v] += ai * row[v];
+    }
+    a += MR;
+    b += NV * 4;
+  }
+  for (int i = 0; i < MR; i++) {
+    for (int v = 0; v < NV; v++) {
+      float* out = c + i * ldc + v * 4;
+      v4 x = acc[i][v], y;
+      if (loadC) {
+        std::memcpy(&y, out, sizeof y);
+        x = y + x;
+      }
+      if (bias != nullptr) {
+        std::memcpy(&y, bias + v * 4, sizeof y);
+        x = x + y;
+      }
+      std::memcpy(out, &x, sizeof x);
+    }
+  }
+}
+
+#ifdef VIT_X86
+const MicroKernelSpec kAvx512{"avx512", 6, 64, kernelAvx512<6, 4>};
+const MicroKernelSpec kAvx2{"avx2", 6, 16, kernelAvx2<6, 2>};
+#endif
+const MicroKernelSpec kGeneric{"generic", 4, 8, kernelGeneric<4, 2>};
+
+}  // namespace
+
+const MicroKernelSpec* microKernelFor(const char* isa) {
+#ifdef VIT_X86
+  __builtin_cpu_init();
+  if (std::strcmp(isa, "avx512") == 0) return __builtin_cpu_supports("avx512f") ? &kAvx512 : nullptr;
+  if (std::strcmp(isa, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &kAvx2 : nullptr;
+#endif
+  if (std::strcmp(isa, "generic") == 0) return &kGeneric;
+  return nullptr;
+}
+
+const MicroKernelSpec& bestMicroKernel() {
+  for (const char* isa : {"avx512", "avx2"}) {
+    if (const MicroKernelSpec* spec = microKernelFor(isa)) return *spec;
+  }
+  return kGeneric;
+}
+
+}  // namespace vit

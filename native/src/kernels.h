@@ -1,0 +1,51 @@
+// The kernels the addon exports, on plain float pointers (addon.cc turns tfjs's wasm heap and
+// byte offsets into these). Each splits its work as parallel.h describes, so its result is the
+// same in every process.
+#pragma once
+#include <cstddef>
+
+namespace vit {
+
+// out = op(a[i]) · op(b[i]) for i < batch; op(a[i]) is m × k, op(b[i]) k × n, all row-major; a
+// batch stride of 0 repeats one matrix against the others.
+void batchMatMul(const float* a, const float* b, float* out, size_t batch, size_t m, size_t n, size_t k, bool transposeA, bool transposeB,
+                 size_t strideA, size_t strideB);
+// out[m × n] = x[m × k] · w[k × n] + bias[n].
+void affine(const float* x, const float* w, const float* bias, float* out, size_t m, size_t n, size_t k);
+
+// out = x · Φ(x) and its gradient dy · (Φ(x) + x · φ(x)) (Φ, φ: the standard normal's CDF and density).
+void gelu(const float* x, float* out, size_t n);
+void geluGrad(const float* x, const float* dy, float* out, size_t n);
+// out = a + b.
+void add(const float* a, const float* b, float* out, size_t n);
+
+// Per row of x [rows × dim]: x̂ = (x − mean) · invStd, invStd = 1/√(var + eps), out = x̂ · weight + bias.
+void layerNorm(const float* x, const float* weight, const float* bias, float* out, float* normalized, float* invStd, size_t rows, size_t dim,
+               float eps);
+// With g = dy · weight: dx = (g − mean(g) − x̂ · mean(g · x̂)) · invStd; dWeight = Σ_rows dy · x̂, dBias = Σ_rows dy.
+void layerNormGrad(const float* dy, const float* normalized, const float* invStd, const float* weight, float* dx, float* dWeight, float* dBias,
+                   size_t rows, size_t dim);
+
+// Multi-head self-attention on qkv [batch, n, 3 · heads · d] (q | k | v, each heads × d):
+// probs = softmax(scale · q·kᵀ) [batch, heads, n, n], out = probs · v [batch, n, heads · d].
+struct AttentionShape {
+  size_t batch, heads, n, d;
+};
+void attention(const float* qkv, float* out, float* probs, AttentionShape s, float scale);
+void attentionGrad(const float* dOut, const float* qkv, const float* probs, float* dQkv, AttentionShape s, float scale);
+
+// Convolution windows, NHWC: `batch` images height × width × channels; kh × kw windows every
+// strideH rows and strideW columns of the image padded by padTop rows above and padLeft columns
+// to the left; outH × outW windows.
+struct WindowShape {
+  size_t batch, height, width, channels, kh, kw, strideH, strideW, padTop, padLeft, outH, outW;
+};
+// out[b, oy, ox, (i j c)] = x[b, oy·strideH + i − padTop, ox·strideW + j − padLeft, c], 0 in the padding.
+void im2col(const float* x, float* out, const WindowShape& s);
+// dx = the sum of dy over every window entry that read each pixel (col2im).
+void im2colGrad(const float* dy, float* dx, const WindowShape& s);
+// Max pooling's gradient: each output's dy goes to the first position of its window, row-major,
+// whose value equals the pooled output y.
+void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s);
+
+}  // namespace vit

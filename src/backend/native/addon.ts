@@ -1,0 +1,95 @@
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The optional native addon (native/, built by `npm ci`): vit's own multithreaded GEMM and fused
+ * kernels that run on tfjs-backend-wasm's heap. This file loads it and says what it computes
+ * with, or why it cannot run; kernels.ts installs its kernels into the wasm backend.
+ */
+export interface NativeAddon {
+  info(): { abi: number; gemm: string; gemmFallback: string; threads: number };
+  systemBlases(): string[];
+  matMul(heap: ArrayBuffer, a: number, b: number, out: number, batch: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean, strideA: number, strideB: number): void;
+  affine(heap: ArrayBuffer, x: number, w: number, bias: number, out: number, m: number, n: number, k: number): void;
+  gelu(heap: ArrayBuffer, x: number, out: number, n: number): void;
+  geluGrad(heap: ArrayBuffer, x: number, dy: number, out: number, n: number): void;
+  add(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
+  layerNorm(heap: ArrayBuffer, x: number, weight: number, bias: number, out: number, normalized: number, invStd: number, rows: number, dim: number, eps: number): void;
+  layerNormGrad(heap: ArrayBuffer, dy: number, normalized: number, invStd: number, weight: number, dx: number, dWeight: number, dBias: number, rows: number, dim: number): void;
+  attention(heap: ArrayBuffer, qkv: number, out: number, probs: number, batch: number, heads: number, n: number, d: number, scale: number): void;
+  attentionGrad(heap: ArrayBuffer, dOut: number, qkv: number, probs: number, dQkv: number, batch: number, heads: number, n: number, d: number, scale: number): void;
+  im2col(heap: ArrayBuffer, x: number, out: number, ...window: number[]): void;
+  im2colGrad(heap: ArrayBuffer, dy: number, dx: number, ...window: number[]): void;
+  maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, y: number, dx: number, ...window: number[]): void;
+}
+
+/**
+ * What running without the native kernels costs. Measured on the 2-core machine of
+ * docs/performance.md: configs/cpu-1h.json trains at 23 img/s on plain wasm, ~600 with them.
+ */
+export const SLOWDOWN = 'CPU training runs about 25x slower';
+
+/** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
+const ABI = 2;
+const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
+/** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
+const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));
+
+/** What computes the products and how many threads, as recorded in checkpoints: exactness depends on it. */
+export interface ComputeSetup {
+  /** e.g. "vit avx512 6x64", "OpenBLAS (0.3.21, pthread, 2 threads, Haswell kernels) libopenblas.so.0", or "wasm" without the addon. */
+  gemm: string;
+  threads: number;
+}
+
+export type NativeStatus =
+  | { available: true; addon: NativeAddon; setup: ComputeSetup; /** Why a system BLAS asked for (VIT_BLAS) is not used. */ blasFallback: string }
+  | { available: false; reason: string; /** The command that fixes it, when there is one. */ fix: string | null };
+
+let status: NativeStatus | null = null;
+
+/** Whether the native kernels can run here and with what, or why not (decided once per process). */
+export function nativeStatus(): NativeStatus {
+  status ??= loadStatus();
+  return status;
+}
+
+function loadStatus(): NativeStatus {
+  if (process.env.VIT_NATIVE === '0') return { available: false, reason: 'VIT_NATIVE=0 turns them off', fix: null };
+  const path = process.env.VIT_NATIVE_ADDON || ADDON_PATH;
+  if (!existsSync(path)) return notBuilt(path);
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0];
+    return { available: false, reason: `the native addon does not load (${first})`, fix: 'npm run native' };
+  }
+  const info = typeof addon.info === 'function' ? addon.info() : null;
+  if (info?.abi !== ABI) return { available: false, reason: 'the native addon was built from older sources', fix: 'npm run native' };
+  return { available: true, addon, setup: { gemm: info.gemm, threads: info.threads }, blasFallback: info.gemmFallback };
+}
+
+/** No addon file: say why the build failed and what fixes it, as native/build.mjs recorded them. */
+function notBuilt(path: string): NativeStatus {
+  const recorded = path === ADDON_PATH ? readBuildStatus() : null;
+  if (recorded === null) return { available: false, reason: `the native addon is not built (${path} is missing)`, fix: 'npm run native' };
+  return { available: false, reason: `the native addon is not built: ${recorded.reason}`, fix: recorded.fix };
+}
+
+function readBuildStatus(): { reason: string; fix: string } | null {
+  try {
+    const parsed = JSON.parse(readFileSync(BUILD_STATUS_PATH, 'utf8')) as { built?: boolean; reason?: unknown; fix?: unknown };
+    if (parsed.built !== false || typeof parsed.reason !== 'string') return null;
+    return { reason: parsed.reason, fix: typeof parsed.fix === 'string' ? parsed.fix : 'npm run native' };
+  } catch {
+    return null;
+  }
+}
+
+/** The compute set-up of this process: the native GEMM's, or plain wasm's. */
+export function computeSetup(): ComputeSetup {
+  const native = nativeStatus();
+  return native.available ? native.setup : { gemm: 'wasm', threads: 1 };
+}
