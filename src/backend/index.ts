@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
+import { cpus } from 'node:os';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { Capabilities } from './drivers/driver.js';
@@ -9,6 +10,7 @@ import type { BackendProbe, ConcreteBackend } from './choose/probe.js';
 import { AUTO_ORDER, chooseBackend } from './choose/select.js';
 import { vulkanFailure } from './drivers/vulkan-log.js';
 import { createQuietly } from './drivers/wasm-abort.js';
+import { nativeStatus } from './native/addon.js';
 
 export type { Capabilities } from './drivers/driver.js';
 export type { BackendProbe, ConcreteBackend } from './choose/probe.js';
@@ -92,4 +94,37 @@ export async function useBackend(requested: BackendName): Promise<ActiveBackend>
   }
   await tf.ready();
   return { name, details, capabilities: driver.capabilities, dispose };
+}
+
+/**
+ * What bit-exactness depends on: the same set-up replays a run bit for bit, another one only
+ * approximately. Checkpoints record it; `vit train --resume` compares.
+ */
+export interface ComputeSetup {
+  backend: string;
+  /** What computes the matrix products: "vit avx512 6x64", a system BLAS, or the backend's own kernels. */
+  gemm: string;
+  threads: number;
+  cpu: string;
+  cores: number;
+}
+
+export function computeSetup(backend: string): ComputeSetup {
+  const native = backend === 'wasm' ? nativeStatus() : null;
+  const gemm = native === null ? `${backend} kernels` : native.available ? native.setup.gemm : 'wasm kernels';
+  const threads = native?.available ? native.setup.threads : 1;
+  return { backend, gemm, threads, cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length };
+}
+
+/**
+ * Why a run computed with `saved` will not continue bit for bit with `current`, or null when it
+ * will. vit's own GEMM gives the same bits on any number of threads (its work is cut by size);
+ * a system BLAS may not, so there the thread count counts too.
+ */
+export function exactnessBreak(saved: ComputeSetup, current: ComputeSetup): string | null {
+  const differences: string[] = [];
+  if (saved.backend !== current.backend) differences.push(`backend ${saved.backend} → ${current.backend}`);
+  if (saved.gemm !== current.gemm) differences.push(`products by ${saved.gemm} → ${current.gemm}`);
+  else if (!saved.gemm.startsWith('vit ') && saved.threads !== current.threads) differences.push(`${saved.threads} → ${current.threads} threads`);
+  return differences.length > 0 ? differences.join(', ') : null;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { computeSetup } from '../backend/index.js';
 import type { Config } from '../config/schema.js';
 import { countParams, decayRule, forwardFlops, initParams, modelForward, type Params } from '../model/family.js';
 import { Optimizer } from '../train/optimizer.js';
@@ -15,6 +16,9 @@ export interface BenchOptions {
 /** The figures `vit bench --json` prints; bench/pytorch_reference.py prints the same keys. */
 export interface BenchResult {
   backend: string;
+  /** What computed the products, and on how many threads (src/backend's ComputeSetup). */
+  gemm: string;
+  threads: number;
   batch: number;
   steps: number;
   params: number;
@@ -54,8 +58,11 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
 
     const flopsPerImage = forwardFlops(model);
     const perSecond = (ms: number) => (opts.batch * 1000) / ms;
+    const { gemm, threads } = computeSetup(backend);
     return {
       backend,
+      gemm,
+      threads,
       batch: opts.batch,
       steps: opts.steps,
       params: countParams(model),

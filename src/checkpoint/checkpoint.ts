@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ComputeSetup } from '../backend/index.js';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { UserError } from '../errors.js';
@@ -49,6 +50,8 @@ export interface CheckpointMeta {
   tool: string;
   version: string;
   backend: string;
+  /** What computed it (absent in checkpoints of vit 0.2 and earlier): see src/backend/index.ts. */
+  compute?: ComputeSetup;
   date: string;
   /** The validation metrics of the epoch this checkpoint was taken at, if any. */
   metrics: Record<string, number> | null;

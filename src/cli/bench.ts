@@ -63,7 +63,7 @@ async function runBench(flags: BenchFlags): Promise<void> {
 function describe(r: BenchResult): string {
   const f = (x: number, digits = 1) => x.toFixed(digits);
   return [
-    `${chalk.bold('backend')} ${r.backend}, batch ${r.batch}, ${r.params.toLocaleString('en-US')} parameters, ${r.steps} timed steps`,
+    `${chalk.bold('backend')} ${r.backend} (${r.gemm}, ${r.threads} threads), batch ${r.batch}, ${r.params.toLocaleString('en-US')} parameters, ${r.steps} timed steps`,
     `${chalk.bold('train')}     ${f(r.train_images_per_second)} img/s  ${f(r.train_ms_per_step)} ms/step  ${f(r.train_gflops)} GFLOP/s`,
     `${chalk.bold('inference')} ${f(r.infer_images_per_second)} img/s  ${f(r.infer_ms_per_batch)} ms/batch  ${f(r.infer_gflops)} GFLOP/s`,
     `${chalk.bold('memory')}    peak RSS ${f(r.peak_rss_mb, 0)} MB, tensors ${r.tensors_after_warmup} → ${r.tensors_after_steps}`,

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { Command } from 'commander';
 import { basename, dirname, join } from 'node:path';
-import { useBackend } from '../backend/index.js';
+import { computeSetup, exactnessBreak, useBackend } from '../backend/index.js';
 import { type NamedArrays, checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
@@ -56,6 +56,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 
     printConfig(config, runDir, flags.printConfig);
     console.log(`${chalk.bold('backend'.padEnd(SUMMARY_WIDTH))}${backend.name} ${chalk.dim(describe(backend.details))}`);
+    const changed = resume?.meta.compute ? exactnessBreak(resume.meta.compute, computeSetup(backend.name)) : null;
+    if (changed) {
+      process.stderr.write(`${chalk.yellow('note:')} ${flags.resume} was computed with another set-up (${changed}): the run continues, but not bit for bit as it would have\n`);
+    }
 
     const abort = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {

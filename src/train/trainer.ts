@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
+import { computeSetup } from '../backend/index.js';
 import { type Checkpoint, type NamedArrays, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
@@ -303,7 +304,7 @@ class TrainingRun {
         ...(this.ema ? await snapshot(Object.fromEntries(Object.entries(this.params).map(([n, w]) => [RAW_WEIGHTS + n, w]))) : {}),
       },
       state: { ...this.state, optimizer_step: moments.step },
-      meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, date: new Date().toISOString(), metrics },
+      meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, compute: computeSetup(this.opts.backend), date: new Date().toISOString(), metrics },
     };
     tf.dispose(Object.values(moments.tensors));
     const dir = join(this.opts.runDir, name);

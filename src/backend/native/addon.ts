@@ -36,15 +36,14 @@ const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_nati
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));
 
-/** What computes the products and how many threads, as recorded in checkpoints: exactness depends on it. */
-export interface ComputeSetup {
-  /** e.g. "vit avx512 6x64", "OpenBLAS (0.3.21, pthread, 2 threads, Haswell kernels) libopenblas.so.0", or "wasm" without the addon. */
+/** With the native kernels: what computes the products (e.g. "vit avx512 6x64") and on how many threads. */
+export interface NativeSetup {
   gemm: string;
   threads: number;
 }
 
 export type NativeStatus =
-  | { available: true; addon: NativeAddon; setup: ComputeSetup; /** Why a system BLAS asked for (VIT_BLAS) is not used. */ blasFallback: string }
+  | { available: true; addon: NativeAddon; setup: NativeSetup; /** Why a system BLAS asked for (VIT_BLAS) is not used. */ blasFallback: string }
   | { available: false; reason: string; /** The command that fixes it, when there is one. */ fix: string | null };
 
 let status: NativeStatus | null = null;
@@ -86,10 +85,4 @@ function readBuildStatus(): { reason: string; fix: string } | null {
   } catch {
     return null;
   }
-}
-
-/** The compute set-up of this process: the native GEMM's, or plain wasm's. */
-export function computeSetup(): ComputeSetup {
-  const native = nativeStatus();
-  return native.available ? native.setup : { gemm: 'wasm', threads: 1 };
 }
