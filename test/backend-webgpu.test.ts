@@ -1,6 +1,6 @@
 /**
  * WebGPU computes a training step like the cpu backend: one step of a tiny ViT-like model gives the
- * same loss and gradients on both. Without a GPU this runs on Mesa's lavapipe (.ci/install-vulkan.sh).
+ * same loss and gradients on both. Without a GPU this runs on Mesa's lavapipe (`npm run setup -- --tests` installs it).
  * The model is inlined here, with every kind of op a ViT train step uses.
  */
 import * as tf from '@tensorflow/tfjs';

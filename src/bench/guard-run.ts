@@ -11,9 +11,9 @@ import { stepSeed } from '../train/seeds.js';
 import { trainStep } from '../train/train-step.js';
 
 /**
- * The run that guards performance work against changing results: `configs/smoke.json`'s model
- * with dropout, stochastic depth, clipping and label smoothing switched on (so every code path of
- * a training step is exercised), trained for GUARD_STEPS steps on the synthetic set. Batches are
+ * The runs that guard performance work against changing results: `configs/smoke.json`'s ViT and
+ * a small CCT with dropout, stochastic depth, clipping and label smoothing switched on (so every
+ * code path of a training step is exercised), trained for GUARD_STEPS steps on the synthetic set. Batches are
  * the first images in file order, scaled here rather than through the augmentation pipeline, so
  * that only the model, the loss, the gradients and the optimizer decide the losses.
  */
@@ -21,17 +21,28 @@ export const GUARD_STEPS = 20;
 const BATCH = 8;
 const LR = 2e-3;
 
-export const GUARD_CONFIG: Config = ConfigSchema.parse({
-  seed: 7,
-  model: { patch_size: 8, dim: 64, depth: 2, heads: 4, dim_head: 16, mlp_dim: 128, dropout: 0.1, emb_dropout: 0.1, attn_dropout: 0.1, drop_path: 0.1 },
-  optimizer: { lr: LR, weight_decay: 0.05, grad_clip: 1 },
-  train: { batch_size: BATCH, label_smoothing: 0.1 },
-});
+export const GUARD_CONFIGS = {
+  vit: ConfigSchema.parse({
+    seed: 7,
+    model: { patch_size: 8, dim: 64, depth: 2, heads: 4, dim_head: 16, mlp_dim: 128, dropout: 0.1, emb_dropout: 0.1, attn_dropout: 0.1, drop_path: 0.1 },
+    optimizer: { lr: LR, weight_decay: 0.05, grad_clip: 1 },
+    train: { batch_size: BATCH, label_smoothing: 0.1 },
+  }),
+  // configs/cpu-1h.json's CCT, narrower: two conv layers (im2col, max pooling and their
+  // gradients), learnable positions, sequence pooling, stochastic depth.
+  cct: ConfigSchema.parse({
+    seed: 7,
+    model: { name: 'cct', dim: 32, depth: 2, heads: 2, mlp_ratio: 1, conv_layers: 2, conv_channels: 16, drop_path: 0.1 },
+    optimizer: { lr: LR, weight_decay: 0.05, grad_clip: 1 },
+    train: { batch_size: BATCH, label_smoothing: 0.1 },
+  }),
+} satisfies Record<string, Config>;
+export type GuardModel = keyof typeof GUARD_CONFIGS;
 
-/** The per-step training losses of the guard run on the current tfjs backend. */
-export async function guardLosses(): Promise<number[]> {
+/** The per-step training losses of the guard run of `model` on the current tfjs backend. */
+export async function guardLosses(model: GuardModel): Promise<number[]> {
   const images = await syntheticImages(GUARD_STEPS * BATCH);
-  const cfg = GUARD_CONFIG;
+  const cfg = GUARD_CONFIGS[model];
   const params = initParams(cfg.model, cfg.seed);
   const optimizer = new Optimizer(params, cfg.optimizer, decayRule(cfg.model));
   const losses: number[] = [];

@@ -7,7 +7,7 @@ import { registerChunkedAddN } from './webgpu-addn.js';
 
 const VULKAN =
   'WebGPU runs on Vulkan here: install a Vulkan loader (libvulkan1) and your GPU vendor\'s Vulkan driver ' +
-  '(for tests without a GPU, Mesa >= 25 lavapipe: see .ci/install-vulkan.sh and docs/backends.md).';
+  '(for tests without a GPU, Mesa >= 25 lavapipe: `npm run setup -- --tests` installs it on Debian and Fedora; see docs/backends.md).';
 const PACKAGES = 'Install the optional dependencies: `npm install webgpu @tensorflow/tfjs-backend-webgpu`.';
 
 /** CPU rasterisers that pose as GPUs; they work, but train slower than wasm. */
