@@ -14,7 +14,7 @@
         "src/parallel.cc",
         "src/windows.cc"
       ],
-      "cflags_cc": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-std=c++17", "-pthread"],
+      "cflags_cc": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fopenmp-simd", "-std=c++17", "-pthread"],
       "libraries": ["-ldl", "-pthread"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"], "GCC_ENABLE_CPP_EXCEPTIONS": "YES" }
     }

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigSchema } from '../src/config/schema.js';
 import { vit } from './helpers/cli.js';
 
+/** The SGEMM peak's cache goes here, not into the user's ~/.cache. */
+const SCRATCH_CACHE = { XDG_CACHE_HOME: await mkdtemp(join(tmpdir(), 'vit-bench-cache-')) };
+
 test('vit bench --json times a small model and reports the agreed keys', () => {
-  const run = vit(['bench', '--config', 'configs/smoke.json', '--backend', 'wasm', '--batch', '4', '--steps', '2', '--warmup', '1', '--json']);
+  const run = vit(['bench', '--config', 'configs/smoke.json', '--backend', 'wasm', '--batch', '4', '--steps', '2', '--warmup', '1', '--json'], SCRATCH_CACHE);
   assert.equal(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
   assert.equal(result.backend, 'wasm');
@@ -14,6 +20,26 @@ test('vit bench --json times a small model and reports the agreed keys', () => {
   }
   assert.ok(Math.abs(result.train_images_per_second * result.train_ms_per_step - 4000) < 1e-6, 'img/s and ms/step agree');
   assert.equal(result.tensors_after_steps, result.tensors_after_warmup, 'no tensor leaks across steps');
+});
+
+test('vit bench reports MFU against the SGEMM peak of its set-up, measured once and then read from the cache', async () => {
+  const cache = await mkdtemp(join(tmpdir(), 'vit-peak-'));
+  const bench = (extra: string[]) => {
+    const run = vit(['bench', '--config', 'configs/smoke.json', '--backend', 'wasm', '--batch', '4', '--steps', '1', '--warmup', '1', '--json', ...extra], { XDG_CACHE_HOME: cache });
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  };
+  const first = bench([]);
+  assert.equal(first.peak_cached, false);
+  assert.ok(first.peak_gflops > 0);
+  assert.ok(Math.abs(first.train_mfu - first.train_gflops / first.peak_gflops) < 1e-12);
+  assert.ok(Math.abs(first.infer_mfu - first.infer_gflops / first.peak_gflops) < 1e-12);
+  const stored = JSON.parse(await readFile(join(cache, 'vit', 'sgemm-peak.json'), 'utf8'));
+  const [key] = Object.keys(stored);
+  assert.match(key, new RegExp(`^wasm \\| ${first.gemm.replace(/[()]/g, '.')} \\| ${first.threads} threads \\| `));
+  const second = bench([]);
+  assert.deepEqual([second.peak_cached, second.peak_gflops], [true, first.peak_gflops]);
+  assert.equal(bench(['--peak']).peak_cached, false, '--peak measures again');
 });
 
 test('vit bench --print-config prints the resolved config, defaults included (pytorch_reference.py reads it)', () => {

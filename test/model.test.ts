@@ -12,6 +12,8 @@ import {
   vitForward,
 } from '../src/model/vit.js';
 import { Rng } from '../src/util/rng.js';
+import { loadConfig } from '../src/config/load.js';
+import { forwardFlops as familyForwardFlops } from '../src/model/family.js';
 
 const TINY: Partial<ModelConfig> = { image_size: 8, patch_size: 4, dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16, num_classes: 3 };
 
@@ -171,4 +173,18 @@ test('stochastic depth drops whole residual branches per sample', () => {
   assert.ok(distinct.size >= 2 && distinct.size <= 4, `${distinct.size} distinct outputs`);
   tf.dispose([logits, images]);
   disposeAll(params);
+});
+
+test('forwardFlops of the main job’s CCT-2/3x2 counts its convolutions, blocks, pooling and head by hand', () => {
+  const cct = loadConfig('configs/cpu-1h.json', []).model;
+  const conv1 = 32 * 32 * (3 * 3 * 3) * 64; // 3×3 conv, 3 → 64 channels, on 32×32 (padding 1); max pool → 16×16
+  const conv2 = 16 * 16 * (3 * 3 * 64) * 128; // 64 → 128 on 16×16; max pool → 8×8 = 64 tokens
+  const tokens = 64;
+  const attention = tokens * 128 * 3 * 128 + 2 * tokens * tokens * 128 + tokens * 128 * 128; // qkv, q·kᵀ and ·v, out
+  const mlp = 2 * tokens * 128 * 128; // mlp_ratio 1
+  const pooling = tokens * 128; // sequence pooling's Linear(dim → 1)
+  const head = 128 * 10;
+  const macs = conv1 + conv2 + 2 * (attention + mlp) + pooling + head;
+  assert.equal(familyForwardFlops(cct), 2 * macs);
+  assert.equal(2 * macs, 70_666_752);
 });

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { useBackend } from '../src/backend/index.js';
 import { nativeStatus } from '../src/backend/native/addon.js';
-import { GUARD_CONFIGS, GUARD_STEPS, type GuardModel, guardLosses } from '../src/bench/guard-run.js';
+import { GUARD_CONFIGS, GUARD_STEPS, type GuardModel, guardLosses } from '../src/speed/guard-run.js';
 import { NATIVE_REQUIRED } from './helpers/native.js';
 
 /**
  * Performance work must not change results: the guard runs' per-step losses must match the ones
- * recorded on known-good code (src/bench/record-golden.ts): the ViT's before any optimisation on
+ * recorded on known-good code (src/speed/record-golden.ts): the ViT's before any optimisation on
  * both CPU backends, the CCT's on the cpu backend (tfjs's JavaScript kernels). On wasm the native
  * kernels are what is guarded: where they are required (CI), a run without them fails.
  *

@@ -51,6 +51,7 @@ void im2colGrad(const float* dy, float* dx, const WindowShape& s) {
               const long y = rowOf(s, oy, i), xx = colOf(s, ox, j);
               if (!inside(s, y, xx)) continue;
               float* dst = dx + pixel(s, b, y, xx);
+#pragma omp simd
               for (size_t ch = 0; ch < c; ch++) dst[ch] += src[ch];
             }
           }
@@ -60,6 +61,8 @@ void im2colGrad(const float* dy, float* dx, const WindowShape& s) {
   });
 }
 
+// (`omp simd` marks loops over channels whose iterations are independent, no reductions: their
+// results cannot depend on how they are vectorized.)
 // tfjs's cpu kernel and PyTorch pick the same position, and after a ReLU all-zero windows make
 // the tie rule matter. Comparing with y instead of tracking an argmax keeps every loop over
 // channels branch-free and vectorized: `rest` holds the gradient not yet given, zeroed once
@@ -84,6 +87,7 @@ void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, con
               if (!inside(s, yy, xx)) continue;
               const float* v = xImage + pixel(s, 0, yy, xx);
               float* d = dxImage + pixel(s, 0, yy, xx);
+#pragma omp simd
               for (size_t ch = 0; ch < c; ch++) {
                 const bool hit = v[ch] == top[ch];
                 d[ch] += hit ? rest[ch] : 0.0f;

@@ -3,6 +3,7 @@ import { computeSetup } from '../backend/index.js';
 import type { Config } from '../config/schema.js';
 import { countParams, decayRule, forwardFlops, initParams, modelForward, type Params } from '../model/family.js';
 import { Optimizer } from '../train/optimizer.js';
+import { sgemmPeak } from './peak.js';
 import { trainStep } from '../train/train-step.js';
 
 export interface BenchOptions {
@@ -11,6 +12,8 @@ export interface BenchOptions {
   steps: number;
   /** Untimed steps first: kernel compilation, heap growth and JIT happen there. */
   warmup: number;
+  /** Measure the SGEMM peak again instead of reading it from the cache (peak.ts). */
+  remeasurePeak?: boolean;
 }
 
 /** The figures `vit bench --json` prints; bench/pytorch_reference.py prints the same keys. */
@@ -29,6 +32,11 @@ export interface BenchResult {
   infer_images_per_second: number;
   infer_gflops: number;
   peak_rss_mb: number;
+  /** The SGEMM peak of this compute set-up (peak.ts), and the model-FLOPs utilisation against it. */
+  peak_gflops: number;
+  peak_cached: boolean;
+  train_mfu: number;
+  infer_mfu: number;
   /** Live tensors after the warm-up and after the timed steps: equal when nothing leaks. */
   tensors_after_warmup: number;
   tensors_after_steps: number;
@@ -37,7 +45,8 @@ export interface BenchResult {
 /**
  * Times full training steps (forward, loss, backward, optimizer update: the trainer's own
  * `trainStep`, which waits for the loss, so each step is complete when it returns) and inference
- * passes, on random batches of the real shape. Training costs ≈ 3× the forward FLOPs.
+ * passes, on random batches of the real shape. Training costs ≈ 3× the forward FLOPs (see
+ * docs/performance.md for the count); MFU is those FLOP/s over the machine's SGEMM peak.
  */
 export async function measure(cfg: Config, backend: string, opts: BenchOptions): Promise<BenchResult> {
   const model = cfg.model;
@@ -59,6 +68,11 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
     const flopsPerImage = forwardFlops(model);
     const perSecond = (ms: number) => (opts.batch * 1000) / ms;
     const { gemm, threads } = computeSetup(backend);
+    // Read before the peak's large products, which would add their buffers to it.
+    const peakRssMb = process.resourceUsage().maxRSS / 1024;
+    const peak = await sgemmPeak(backend, { remeasure: opts.remeasurePeak });
+    const trainGflops = (3 * flopsPerImage * perSecond(trainMs)) / 1e9;
+    const inferGflops = (flopsPerImage * perSecond(inferMs)) / 1e9;
     return {
       backend,
       gemm,
@@ -68,11 +82,15 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
       params: countParams(model),
       train_ms_per_step: trainMs,
       train_images_per_second: perSecond(trainMs),
-      train_gflops: (3 * flopsPerImage * perSecond(trainMs)) / 1e9,
+      train_gflops: trainGflops,
       infer_ms_per_batch: inferMs,
       infer_images_per_second: perSecond(inferMs),
-      infer_gflops: (flopsPerImage * perSecond(inferMs)) / 1e9,
-      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      infer_gflops: inferGflops,
+      peak_rss_mb: peakRssMb,
+      peak_gflops: peak.gflops,
+      peak_cached: peak.cached,
+      train_mfu: trainGflops / peak.gflops,
+      infer_mfu: inferGflops / peak.gflops,
       tensors_after_warmup: tensorsAfterWarmup,
       tensors_after_steps: tensorsAfterSteps,
     };

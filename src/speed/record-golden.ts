@@ -7,7 +7,7 @@ import { GUARD_CONFIGS, GUARD_STEPS, type GuardModel, guardLosses } from './guar
  * test/fixtures/guard-losses.json, keeping what is recorded for the others. Run it only on code
  * whose results are known good: the ViT's were recorded before any optimisation (cpu and wasm),
  * the CCT's on the cpu backend (tfjs's own JavaScript kernels, none of vit's native ones):
- *   node --import tsx src/bench/record-golden.ts cct cpu
+ *   node --import tsx src/speed/record-golden.ts cct cpu
  */
 const [model, ...backends] = process.argv.slice(2) as [GuardModel, ...('cpu' | 'wasm')[]];
 if (!(model in GUARD_CONFIGS) || backends.length === 0) throw new Error('usage: record-golden.ts vit|cct cpu|wasm...');
