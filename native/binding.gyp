@@ -11,6 +11,7 @@
         "src/gemm_kernels.cc",
         "src/layer_norm.cc",
         "src/matmul.cc",
+        "src/optimizer.cc",
         "src/parallel.cc",
         "src/windows.cc"
       ],

@@ -23,7 +23,9 @@ const CASES: GemmCase[] = [
   { ...base, m: 3, n: 70, k: 9, seed: 6 }, // fewer rows than a tile, a column edge
   { ...base, m: 300, n: 257, k: 129, seed: 7 }, // many tiles: split over threads
   { ...base, m: 37, n: 100, k: 700, transposeA: true, seed: 8 }, // three k blocks, accumulated
-  { ...base, m: 130, n: 64, k: 2049, transposeB: true, seed: 9 }, // the weight-gradient shape: long k
+  { ...base, m: 130, n: 64, k: 2049, transposeB: true, seed: 9 }, // long k: cut into slices, partials added in order
+  { ...base, m: 27, n: 64, k: 9000, transposeA: true, seed: 15 }, // a first conv's weight gradient: 9 slices
+  { ...base, m: 5, n: 3, k: 3000, bias: true, seed: 16 }, // slices and a bias
   { ...base, m: 64, n: 64, k: 64, batch: 5, transposeB: true, seed: 10 }, // small products, one per thread
   { ...base, m: 13, n: 6, k: 8, batch: 4, broadcastA: true, seed: 11 }, // one matrix against many
   { ...base, m: 301, n: 67, k: 259, bias: true, seed: 12 }, // affine: bias epilogue

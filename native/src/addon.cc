@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 2;
+constexpr int kAbi = 3;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -45,6 +45,16 @@ class Args {
     return b;
   }
   float* floats(size_t i) const { return reinterpret_cast<float*>(static_cast<uint8_t*>(heap_) + size(i)); }
+  uint8_t* heap() const { return static_cast<uint8_t*>(heap_); }
+  // A Float64Array argument's values.
+  std::vector<double> doubles(size_t i) const {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env_, values_[i], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array) return {};
+    const double* values = static_cast<const double*>(data);
+    return std::vector<double>(values, values + length);
+  }
   WindowShape window(size_t first) const {
     size_t v[12];
     for (size_t i = 0; i < 12; i++) v[i] = size(first + i);
@@ -134,6 +144,27 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamw(heap, table, beta1, beta2, stepSize, invSqrtBias2, eps, maxNorm, normOut): `table` is a
+// Float64Array of 10 numbers per parameter: param, grad, m, v, paramOut, mOut, vOut (byte
+// offsets), size, keep, l2. Writes the global norm (float32) at normOut.
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok(9, "adamw")) return nullptr;
+  const std::vector<double> table = a.doubles(1);
+  std::vector<AdamTensor> tensors(table.size() / 10);
+  uint8_t* heap = a.heap();
+  auto at = [&](double offset) { return reinterpret_cast<float*>(heap + static_cast<size_t>(offset)); };
+  for (size_t i = 0; i < tensors.size(); i++) {
+    const double* row = table.data() + 10 * i;
+    tensors[i] = {at(row[0]), at(row[1]), at(row[2]), at(row[3]), at(row[4]), at(row[5]), at(row[6]), static_cast<size_t>(row[7]),
+                  static_cast<float>(row[8]), static_cast<float>(row[9])};
+  }
+  const AdamSettings settings{static_cast<float>(a.number(2)), static_cast<float>(a.number(3)), static_cast<float>(a.number(4)),
+                              static_cast<float>(a.number(5)), static_cast<float>(a.number(6)), static_cast<float>(a.number(7))};
+  *a.floats(8) = adamw(tensors.data(), tensors.size(), settings);
+  return nullptr;
+}
+
 napi_value String(napi_env env, const std::string& s) {
   napi_value value;
   napi_create_string_utf8(env, s.c_str(), s.size(), &value);
@@ -183,6 +214,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "im2col", Im2col);
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
+  exportFunction(env, exports, "adamw", AdamW);
   return exports;
 }
 

@@ -158,9 +158,45 @@ void emptyProduct(size_t m, size_t n, float* c, size_t ldc, const Epilogue& epil
   }
 }
 
+// op(A)'s columns and op(B)'s rows [k0, …): the operands of one slice of the sum over k.
+Operand columnsFrom(const Operand& a, size_t k0) { return {a.transposed ? a.data + k0 * a.ld : a.data + k0, a.ld, a.transposed}; }
+Operand rowsFrom(const Operand& b, size_t k0) { return {b.transposed ? b.data + k0 : b.data + k0 * b.ld, b.ld, b.transposed}; }
+
+void builtinGemm(size_t m, size_t n, size_t k, const Operand& a, const Operand& b, float* c, size_t ldc, const Epilogue& epilogue, bool parallel);
+
+// A long sum over k into a small C (weight gradients: k = batch × tokens, C = in × out) has too
+// few tiles to keep every thread busy, and would stream all of B once per task. Instead k is cut
+// into slices of a length fixed by the shape alone; each slice's product goes to its own partial C
+// on one thread, and the partials are added in slice order: the same sum on any thread count.
+bool splitsK(size_t m, size_t n, size_t k) { return k >= 2048 && k >= 4 * std::max(m, n); }
+
+void splitKGemm(size_t m, size_t n, size_t k, const Operand& a, const Operand& b, float* c, size_t ldc, const Epilogue& epilogue) {
+  const size_t slice = (std::max<size_t>(1024, (k + 15) / 16) + kKc - 1) / kKc * kKc;
+  const size_t slices = (k + slice - 1) / slice;
+  thread_local Scratch partialScratch;
+  float* partials = partialScratch.get(slices * m * n);
+  forEachTask(slices, [&](size_t s) {
+    const size_t k0 = s * slice, length = std::min(slice, k - k0);
+    builtinGemm(m, n, length, columnsFrom(a, k0), rowsFrom(b, k0), partials + s * m * n, n, Epilogue{}, false);
+  });
+  parallelFor(m, std::max<size_t>(1, 16384 / std::max<size_t>(1, n * slices)), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+      float* out = c + i * ldc;
+      for (size_t j = 0; j < n; j++) {
+        float x = partials[i * n + j];
+        for (size_t s = 1; s < slices; s++) x += partials[s * m * n + i * n + j];
+        if (epilogue.accumulate) x = out[j] + x;
+        if (epilogue.bias != nullptr) x = x + epilogue.bias[j];
+        out[j] = x;
+      }
+    }
+  });
+}
+
 void builtinGemm(size_t m, size_t n, size_t k, const Operand& a, const Operand& b, float* c, size_t ldc, const Epilogue& epilogue, bool parallel) {
   if (m == 0 || n == 0) return;
   if (k == 0) return emptyProduct(m, n, c, ldc, epilogue);
+  if (parallel && splitsK(m, n, k)) return splitKGemm(m, n, k, a, b, c, ldc, epilogue);
   const MicroKernelSpec& kernel = chosenKernel();
   const size_t colPanels = (n + kernel.nr - 1) / kernel.nr, rowPanels = (m + kernel.mr - 1) / kernel.mr;
   thread_local Scratch bScratch;

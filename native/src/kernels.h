@@ -48,4 +48,21 @@ void im2colGrad(const float* dy, float* dx, const WindowShape& s);
 // whose value equals the pooled output y.
 void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s);
 
+// AdamW (and Adam with L2 decay) over every parameter in one call, after clipping all gradients
+// together by their global norm. Per tensor: g ← g · clip (+ l2 · p); m' = β1·m + (1 − β1)·g;
+// v' = β2·v + (1 − β2)·g²; p' = p · keep − stepSize · m' / (√v' · invSqrtBias2 + eps).
+struct AdamTensor {
+  const float *param, *grad, *m, *v;
+  float *paramOut, *mOut, *vOut;
+  size_t size;
+  float keep;  // 1 − lr · weight decay for decoupled decay, else 1
+  float l2;    // weight decay added to the gradient (Adam's L2 form), else 0
+};
+struct AdamSettings {
+  float beta1, beta2, stepSize, invSqrtBias2, eps;
+  float maxNorm;  // clip to this global norm; 0: no clipping
+};
+// Returns the gradients' global norm before clipping.
+float adamw(const AdamTensor* tensors, size_t count, const AdamSettings& settings);
+
 }  // namespace vit

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
+import { hasKernel } from '../backend/kernel-traits.js';
+import { ADAMW } from '../model/fused-kernels.js';
 
 /** Model parameters by name. */
 export type Params = Record<string, tf.Variable>;
@@ -50,6 +52,7 @@ export class Optimizer {
     const t = this.stepsTaken;
     const { betas, eps, weight_decay: wd, grad_clip: maxNorm } = this.settings;
     const decoupled = this.settings.name === 'adamw';
+    if (hasKernel(ADAMW)) return this.fusedStep(names, rawGrads, lr);
     return tf.tidy(() => {
       const norm = globalNorm(rawGrads);
       const clipped = maxNorm === null ? rawGrads : clipByGlobalNorm(rawGrads, norm, maxNorm);
@@ -79,6 +82,39 @@ export class Optimizer {
       });
       return norm;
     });
+  }
+
+  /**
+   * The same step as one kernel over all parameters (ADAMW, where the backend has it): the
+   * global norm, clipping and every update in one pass, the formulas term for term as above.
+   */
+  private fusedStep(names: string[], grads: tf.Tensor[], lr: number): tf.Scalar {
+    const t = this.stepsTaken;
+    const { betas, eps, weight_decay: wd, grad_clip: maxNorm } = this.settings;
+    const decoupled = this.settings.name === 'adamw';
+    const decayed = names.map((name) => wd > 0 && this.isDecayed(name));
+    const inputs: tf.NamedTensorMap = {};
+    names.forEach((name, i) => Object.assign(inputs, { [`p${i}`]: this.params[name], [`g${i}`]: grads[i], [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] }));
+    const attrs = {
+      count: names.length,
+      beta1: betas[0],
+      beta2: betas[1],
+      stepSize: lr / (1 - betas[0] ** t),
+      invSqrtBias2: 1 / Math.sqrt(1 - betas[1] ** t),
+      eps,
+      maxNorm: maxNorm ?? 0,
+      keep: decayed.map((d) => (d && decoupled ? 1 - lr * wd : 1)),
+      l2: decayed.map((d) => (d && !decoupled ? wd : 0)),
+    };
+    const [norm, ...updated] = tf.engine().runKernel(ADAMW, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    const n = names.length;
+    names.forEach((name, i) => {
+      this.params[name].assign(updated[i]);
+      this.m[name].assign(updated[n + i]);
+      this.v[name].assign(updated[2 * n + i]);
+    });
+    tf.dispose(updated);
+    return norm as tf.Scalar;
   }
 
   /** Snapshots of the moments (the caller disposes them); later steps do not change them. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type NativeAddon, nativeStatus } from './addon.js';
-import { AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../../model/fused-kernels.js';
+import { ADAMW, AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
@@ -46,6 +46,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
   registerWindows(addon);
   registerAffine(addon);
   registerAdd(addon);
+  registerAdamW(addon);
   installed = { installed: true, reason: '' };
   return installed;
 }
@@ -116,6 +117,25 @@ function registerAdd(native: NativeAddon): void {
     const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
     native.add(heapOf(backend), at(a), at(b), at(out), size);
     return out;
+  });
+}
+
+/** One call updates every parameter (see ADAMW in fused-kernels.ts): a dozen wasm ops per parameter before. */
+function registerAdamW(native: NativeAddon): void {
+  registerNative(ADAMW, (inputs, attrs, backend) => {
+    const count = attrs.count as number;
+    const [keep, l2] = [attrs.keep, attrs.l2] as number[][];
+    const params = Array.from({ length: count }, (_, i) => inputs[`p${i}`]);
+    const norm = backend.makeOutput([], 'float32');
+    const outputs = [params, params, params].map((group) => group.map((p) => backend.makeOutput(p.shape, 'float32')));
+    const table = new Float64Array(10 * count);
+    params.forEach((p, i) => {
+      const offsets = [p, inputs[`g${i}`], inputs[`m${i}`], inputs[`v${i}`], outputs[0][i], outputs[1][i], outputs[2][i]].map((t) => at(backend, t));
+      table.set([...offsets, tf.util.sizeFromShape(p.shape), keep[i], l2[i]], 10 * i);
+    });
+    const settings = ['beta1', 'beta2', 'stepSize', 'invSqrtBias2', 'eps', 'maxNorm'].map((key) => attrs[key] as number);
+    native.adamw(heapOf(backend), table, ...(settings as [number, number, number, number, number, number]), at(backend, norm));
+    return [norm, ...outputs.flat()];
   });
 }
 
