@@ -47,7 +47,7 @@ async function run(backend: 'cpu' | 'wasm', settings: OptimizerSettings) {
   return result;
 }
 
-function close(actual: Float32Array | number[], expected: Float32Array | number[], what: string): void {
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   assert.equal(actual.length, expected.length, what);
   for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
 }

@@ -46,6 +46,7 @@ const CONVS = [
   { x: [1, 6, 6, 4], k: 5, stride: 1, padding: 0, cout: 2 }, // no padding, large kernel
   { x: [2, 5, 5, 3], k: 1, stride: 1, padding: 0, cout: 3 }, // 1×1
   { x: [0, 4, 4, 3], k: 3, stride: 1, padding: 1, cout: 2 }, // empty batch
+  { x: [4, 16, 16, 24], k: 3, stride: 1, padding: 1, cout: 32 }, // a CCT's second layer, narrower: many slices, long k
 ];
 
 for (const { x, k, stride, padding, cout } of CONVS) {
@@ -70,10 +71,11 @@ const POOLS = [
   { x: [3, 8, 6, 5], k: 3, stride: 2, padding: 1 }, // non-square
   { x: [1, 7, 7, 2], k: 2, stride: 2, padding: 0 }, // non-overlapping, a row and column left over
   { x: [0, 4, 4, 3], k: 3, stride: 2, padding: 1 }, // empty batch
+  { x: [4, 32, 32, 16], k: 3, stride: 2, padding: 1 }, // a CCT's first pool, narrower: many slices
 ];
 
 for (const { x, k, stride, padding } of POOLS) {
-  test(`native MaxPoolGrad equals tfjs's cpu kernel on [${x}] k=${k} stride=${stride} padding=${padding}, ties after a ReLU included`, async (t) => {
+  test(`native MaxPool and MaxPoolGrad equal tfjs's cpu kernels on [${x}] k=${k} stride=${stride} padding=${padding}, ties after a ReLU included`, async (t) => {
     if (!nativeOrSkip(t)) return;
     // Half the inputs are exactly 0 after the ReLU, so many windows tie: the first maximum wins.
     const f = (a: tf.Tensor) => maxPool(tf.relu(a) as tf.Tensor4D, k, stride, padding);

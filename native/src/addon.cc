@@ -137,6 +137,12 @@ napi_value Im2colGrad(napi_env env, napi_callback_info info) {
   if (a.ok(15, "im2colGrad")) im2colGrad(a.floats(1), a.floats(2), a.window(3));
   return nullptr;
 }
+// maxPool(heap, x, y, …window)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(15, "maxPool")) maxPool(a.floats(1), a.floats(2), a.window(3));
+  return nullptr;
+}
 // maxPoolGrad(heap, dy, x, y, dx, …window)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -213,6 +219,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "attentionGrad", AttentionGrad);
   exportFunction(env, exports, "im2col", Im2col);
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
+  exportFunction(env, exports, "maxPool", MaxPool);
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
   exportFunction(env, exports, "adamw", AdamW);
   return exports;

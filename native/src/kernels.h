@@ -44,6 +44,8 @@ struct WindowShape {
 void im2col(const float* x, float* out, const WindowShape& s);
 // dx = the sum of dy over every window entry that read each pixel (col2im).
 void im2colGrad(const float* dy, float* dx, const WindowShape& s);
+// y = the maximum of each window (padding is never the maximum).
+void maxPool(const float* x, float* y, const WindowShape& s);
 // Max pooling's gradient: each output's dy goes to the first position of its window, row-major,
 // whose value equals the pooled output y.
 void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s);

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels.h"
@@ -56,6 +58,34 @@ void im2colGrad(const float* dy, float* dx, const WindowShape& s) {
             }
           }
         }
+      }
+    }
+  });
+}
+
+// y = the maximum of each window (padding never is), per image on all threads.
+void maxPool(const float* x, float* y, const WindowShape& s) {
+  const size_t c = s.channels;
+  parallelFor(s.batch * s.outH, 4, [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; r++) {
+      const size_t b = r / s.outH, oy = r % s.outH;
+      for (size_t ox = 0; ox < s.outW; ox++) {
+        float* out = y + (r * s.outW + ox) * c;
+        bool first = true;
+        for (size_t i = 0; i < s.kh; i++) {
+          for (size_t j = 0; j < s.kw; j++) {
+            const long yy = rowOf(s, oy, i), xx = colOf(s, ox, j);
+            if (!inside(s, yy, xx)) continue;
+            const float* v = x + pixel(s, b, yy, xx);
+            if (first) std::memcpy(out, v, c * sizeof(float));
+            else {
+#pragma omp simd
+              for (size_t ch = 0; ch < c; ch++) out[ch] = v[ch] > out[ch] ? v[ch] : out[ch];
+            }
+            first = false;
+          }
+        }
+        if (first) std::fill(out, out + c, -std::numeric_limits<float>::infinity());  // a window of padding only
       }
     }
   });

@@ -21,6 +21,7 @@ export interface NativeAddon {
   attentionGrad(heap: ArrayBuffer, dOut: number, qkv: number, probs: number, dQkv: number, batch: number, heads: number, n: number, d: number, scale: number): void;
   im2col(heap: ArrayBuffer, x: number, out: number, ...window: number[]): void;
   im2colGrad(heap: ArrayBuffer, dy: number, dx: number, ...window: number[]): void;
+  maxPool(heap: ArrayBuffer, x: number, y: number, ...window: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, y: number, dx: number, ...window: number[]): void;
   adamw(heap: ArrayBuffer, table: Float64Array, beta1: number, beta2: number, stepSize: number, invSqrtBias2: number, eps: number, maxNorm: number, normOut: number): void;
 }

@@ -191,16 +191,28 @@ function registerWindows(native: NativeAddon): void {
     else native.im2colGrad(heapOf(backend), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(dx.dataId), ...windowGeometry(info));
     return dx;
   });
-  // wasm's own MaxPoolGrad took ~11% of a CCT step on one thread; this one splits images over cores.
-  type MaxPoolGradArgs = { inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo }; attrs: Record<string, unknown>; backend: WasmBackend };
-  overrideWasmKernel(tf.MaxPoolGrad, ({ inputs, attrs, backend }: MaxPoolGradArgs) => {
-    if (inputs.input.dtype !== 'float32') return null;
+  // wasm's own MaxPool and MaxPoolGrad run on one thread (MaxPoolGrad was ~11% of a CCT step);
+  // these split images over cores.
+  type PoolArgs<Inputs> = { inputs: Inputs; attrs: Record<string, unknown>; backend: WasmBackend };
+  const poolInfo = (shape: number[], attrs: Record<string, unknown>) => {
     const { filterSize, strides, pad, dimRoundingMode } = attrs as { filterSize: number; strides: number; pad: number; dimRoundingMode?: 'floor' };
-    const info = tf.backend_util.computePool2DInfo(inputs.input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    return tf.backend_util.computePool2DInfo(shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  };
+  overrideWasmKernel(tf.MaxPool, ({ inputs: { x }, attrs, backend }: PoolArgs<{ x: tf.TensorInfo }>) => {
+    if (x.dtype !== 'float32') return null;
+    const info = poolInfo(x.shape, attrs);
+    const y = backend.makeOutput(info.outShape, 'float32');
+    if (tf.util.sizeFromShape(y.shape) === 0) return y;
+    native.maxPool(heapOf(backend), at(backend, x), at(backend, y), ...windowGeometry(info));
+    return y;
+  });
+  type GradInputs = { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
+  overrideWasmKernel(tf.MaxPoolGrad, ({ inputs, attrs, backend }: PoolArgs<GradInputs>) => {
+    if (inputs.input.dtype !== 'float32') return null;
+    const info = poolInfo(inputs.input.shape, attrs);
     const dx = backend.makeOutput(inputs.input.shape, 'float32');
     if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
-    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    native.maxPoolGrad(heapOf(backend), at(inputs.dy), at(inputs.input), at(inputs.output), at(dx), ...windowGeometry(info));
+    native.maxPoolGrad(heapOf(backend), at(backend, inputs.dy), at(backend, inputs.input), at(backend, inputs.output), at(backend, dx), ...windowGeometry(info));
     return dx;
   });
 }
