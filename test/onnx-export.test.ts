@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ModelProtoSchema, type ValueInfoProto } from 'onnx-buf';
 import { useBackend } from '../src/backend/index.js';
@@ -237,7 +237,7 @@ test('vit export: an unknown extension names the formats it knows, and writes no
   assert.equal(fromBinary(ModelProtoSchema, await readFile(bin)).graph?.output[0].name, 'logits');
 });
 
-test('vit predict --model: a missing or non-ONNX file is one error line naming it; --model and --checkpoint exclude each other', async () => {
+test('vit predict --model: a missing or non-ONNX file is one error line naming it, so is a missing ONNX Runtime; --model and --checkpoint exclude each other', async () => {
   const [image] = await pngCopies(1);
   const missing = join(root, 'missing.onnx');
   assertOneLineError(vit(['predict', '--model', missing, image]), new RegExp(`${missing}: not found`));
@@ -248,4 +248,7 @@ test('vit predict --model: a missing or non-ONNX file is one error line naming i
   assert.equal(both.code, 1);
   assert.match(both.stderr, /--model.*cannot be used with.*--checkpoint/);
   assertOneLineError(vit(['predict', image]), /give --checkpoint DIR or --model FILE\.onnx/);
+  // Without onnxruntime-node (a devDependency): say how to install it.
+  const hidden = vit(['predict', '--model', onnxFile.vit, image], { NODE_OPTIONS: `--import=${resolve('test/fixtures/hide-onnxruntime.mjs')}` });
+  assertOneLineError(hidden, /vit predict --model needs ONNX Runtime: install it with `npm install onnxruntime-node`/);
 });
