@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import type { SafeTensor } from '../checkpoint/safetensors.js';
 import type { CctConfig } from '../config/schema.js';
-import { sinusoidalEmbedding } from '../model/cct.js';
+import { sinusoidalTable } from '../model/cct.js';
 import { cctTokens, convChannels } from '../model/cct-params.js';
 import { CONV_TO_PYTORCH } from '../model/cct-pytorch.js';
 import { permuted } from '../model/layout.js';
@@ -21,8 +20,7 @@ export function cctOnnx(g: GraphBuilder, images: string, weights: Record<string,
   let x = g.op('Transpose', [grid], { perm: [0, 2, 1] }, 'tokens');
   if (cfg.positional_embedding === 'learnable') x = g.op('Add', [x, p('pos_embed')], {}, 'embedded');
   if (cfg.positional_embedding === 'sine') {
-    const table = tf.tidy(() => sinusoidalEmbedding(tokens, cfg.dim).dataSync() as Float32Array);
-    x = g.op('Add', [x, g.float('sine_pos_embed', [1, tokens, cfg.dim], table)], {}, 'embedded');
+    x = g.op('Add', [x, g.float('sine_pos_embed', [1, tokens, cfg.dim], sinusoidalTable(tokens, cfg.dim))], {}, 'embedded');
   }
 
   for (let i = 0; i < cfg.depth; i++) {

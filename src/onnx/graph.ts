@@ -36,16 +36,16 @@ export class GraphBuilder {
     return output;
   }
 
+  /** Adds one node with one output and returns that output's name. */
+  op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, name = opType): string {
+    return this.ops(opType, inputs, 1, attributes, name)[0];
+  }
+
   /** Takes `name` for a value from outside the nodes (the graph's input): no node output will be named so. */
   reserve(name: string): string {
     if (this.names.has(name)) throw new Error(`onnx value ${name}: the name is taken`);
     this.names.add(name);
     return name;
-  }
-
-  /** Adds one node with one output and returns that output's name. */
-  op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, name = opType): string {
-    return this.ops(opType, inputs, 1, attributes, name)[0];
   }
 
   /** A float32 initializer; adding the same name again returns it without a second copy. */
@@ -76,10 +76,9 @@ export class GraphBuilder {
     if (this.names.has(name)) throw new Error(`onnx initializer ${name}: the name is taken`);
     this.names.add(name);
     this.initializerNames.add(name);
-    // raw_data is little-endian, the byte order of every platform Node runs on here (as safetensors.ts assumes).
-    const rawData = new Uint8Array(bytes.byteLength);
-    rawData.set(bytes);
-    this.initializers.push(create(TensorProtoSchema, { name, dims: shape.map(BigInt), dataType, rawData }));
+    // raw_data is little-endian, the byte order of every platform Node runs on here (as safetensors.ts
+    // assumes). A copy: a checkpoint's tensors are views into the whole file's buffer.
+    this.initializers.push(create(TensorProtoSchema, { name, dims: shape.map(BigInt), dataType, rawData: bytes.slice() }));
     return name;
   }
 
