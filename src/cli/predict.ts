@@ -24,7 +24,7 @@ export interface Guess {
 
 export function predictCommand(): Command {
   return new Command('predict')
-    .description('classify your own PNG or JPEG images with a checkpoint: the top classes and their probabilities')
+    .description('classify your own PNG or JPEG images with a checkpoint or an exported .onnx file: the top classes and their probabilities')
     .argument('<image...>', 'PNG or JPEG files, any size (centre-cropped to a square and resized to 32×32)')
     .option('--checkpoint <dir>', 'checkpoint directory, e.g. checkpoints/smoke/best')
     .addOption(new Option('--model <file.onnx>', 'an ONNX file written by vit export, run by ONNX Runtime (onnxruntime-node), instead of a checkpoint').conflicts(['checkpoint', 'backend']))
