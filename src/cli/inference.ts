@@ -4,7 +4,7 @@ import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
 import type { BackendName, ModelConfig, Tta } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
-import { CLASS_NAMES, IMAGE_BYTES, IMAGE_SIZE, type Split } from '../data/cifar10.js';
+import { IMAGE_BYTES, IMAGE_SIZE, type Split, classNames } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
 import { type Params, evalLogits, initParams, paramShapes } from '../model/family.js';
 import { type RgbImage, readImageRgb } from '../viz/image-io.js';
@@ -29,7 +29,7 @@ export async function loadInferenceModel(checkpoint: string, backendFlag?: Backe
   const backend = await useBackend(backendFlag ?? ckpt.config.backend);
   const params = initParams(cfg, ckpt.config.seed);
   restoreVariables(params, ckpt.weights, `${checkpoint}/weights.safetensors`);
-  const classes = Array.from({ length: cfg.num_classes }, (_, i) => (cfg.num_classes === CLASS_NAMES.length ? CLASS_NAMES[i] : `class ${i}`));
+  const classes = classNames(cfg.num_classes);
   return {
     cfg,
     params,

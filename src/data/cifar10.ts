@@ -15,6 +15,11 @@ export const NUM_CLASSES = 10;
 /** The class names, by label, as batches.meta.txt lists them. */
 export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
+/** The names of a model's classes: CIFAR-10's when it has ten, else `class i`. */
+export function classNames(numClasses: number): string[] {
+  return Array.from({ length: numClasses }, (_, i) => (numClasses === CLASS_NAMES.length ? CLASS_NAMES[i] : `class ${i}`));
+}
+
 export const DATASET_DIR = 'cifar-10-batches-bin';
 export const TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
 export const TEST_FILE = 'test_batch.bin';

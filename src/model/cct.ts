@@ -83,6 +83,11 @@ function poolingWeights(params: Params, x: tf.Tensor): tf.Tensor2D {
  * channels, cosine on odd ones; [1, tokens, dim].
  */
 export function sinusoidalEmbedding(tokens: number, dim: number): tf.Tensor3D {
+  return tf.tensor3d(sinusoidalTable(tokens, dim), [1, tokens, dim]);
+}
+
+/** The same table as plain values, row by row (token-major), for writers that need no tensor. */
+export function sinusoidalTable(tokens: number, dim: number): Float32Array {
   const table = new Float32Array(tokens * dim);
   for (let p = 0; p < tokens; p++) {
     for (let i = 0; i < dim; i++) {
@@ -90,7 +95,7 @@ export function sinusoidalEmbedding(tokens: number, dim: number): tf.Tensor3D {
       table[p * dim + i] = i % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
     }
   }
-  return tf.tensor3d(table, [1, tokens, dim]);
+  return table;
 }
 
 /** Block i's stochastic-depth rate: torch.linspace(0, drop_path, depth)[i]. */

@@ -5,6 +5,9 @@ import { UserError } from '../errors.js';
 import { cctForward } from './cct.js';
 import { cctForwardFlops, cctIsDecayed, cctParamShapes, countCctParams, initCctParams } from './cct-params.js';
 import { cctToPytorch } from './cct-pytorch.js';
+import { cctOnnx } from '../onnx/cct.js';
+import type { GraphBuilder } from '../onnx/graph.js';
+import { vitOnnx } from '../onnx/vit.js';
 import { type Params, initParams as initVitParams, isDecayed as vitIsDecayed, paramShapes as vitParamShapes } from './params.js';
 import { toPytorchStateDict } from './pytorch.js';
 import { countParams as countVitParams, forwardFlops as vitForwardFlops } from './size.js';
@@ -79,4 +82,9 @@ export function toPytorch(weights: Record<string, SafeTensor>, cfg: ModelConfig)
   if (isCct(cfg)) return cctToPytorch(weights, cfg);
   // format=pt is what safetensors.torch writes; the model config says how to build the ViT.
   return { stateDict: toPytorchStateDict(weights, cfg), metadata: { format: 'pt', model_config: JSON.stringify(cfg) } };
+}
+
+/** The model in evaluation mode as nodes of an ONNX graph: normalised NCHW images [b, 3, s, s] → logits [b, classes]. */
+export function onnxLogits(g: GraphBuilder, images: string, weights: Record<string, SafeTensor>, cfg: ModelConfig): string {
+  return isCct(cfg) ? cctOnnx(g, images, weights, cfg) : vitOnnx(g, images, weights, cfg);
 }

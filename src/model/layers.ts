@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hasKernel, kernelTraits } from '../backend/kernel-traits.js';
 import { AFFINE, LAYER_NORM, LAYER_NORM_GRAD } from './fused-kernels.js';
 
-const LAYER_NORM_EPS = 1e-5; // PyTorch's default, so exported weights behave the same there
+export const LAYER_NORM_EPS = 1e-5; // PyTorch's default, so exported weights behave the same there
 
 /**
  * x · W (+ b) over the last axis, computed on [rows, in] as one plain 2-D matMul: the form wasm

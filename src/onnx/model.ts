@@ -1,0 +1,63 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import { GraphProtoSchema, ModelProtoSchema, TensorProto_DataType, type ValueInfoProto, ValueInfoProtoSchema } from 'onnx-buf';
+import type { SafeTensor } from '../checkpoint/safetensors.js';
+import type { ModelConfig } from '../config/schema.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from '../data/normalize.js';
+import { modelName, onnxLogits } from '../model/family.js';
+import { CHANNELS } from '../model/params.js';
+import { VERSION } from '../version.js';
+import { GraphBuilder } from './graph.js';
+
+/** Opset 17 has LayerNormalization; ONNX 1.12 (IR version 8) introduced it, so its checker and every runtime since read the file. */
+export const ONNX_OPSET = 17;
+const IR_VERSION = 8;
+export const INPUT_NAME = 'pixels';
+export const OUTPUT_NAME = 'logits';
+const BATCH = 'batch';
+
+/**
+ * A checkpoint's model as a self-contained ONNX file (weights inside): RGB pixel values 0–255,
+ * float32 NCHW [batch, 3, s, s], in; logits [batch, num_classes] out; the normalisation `vit eval`
+ * applies is the graph's first step. `metadata` goes into the model's metadata_props.
+ */
+export function onnxModel(weights: Record<string, SafeTensor>, cfg: ModelConfig, metadata: Record<string, string>): Uint8Array {
+  const g = new GraphBuilder();
+  const pixels = g.reserve(INPUT_NAME);
+  const logits = onnxLogits(g, normalizePixels(g, pixels), weights, cfg);
+  if (g.op('Identity', [logits], {}, OUTPUT_NAME) !== OUTPUT_NAME) throw new Error(`onnx export: the output name ${OUTPUT_NAME} was taken`);
+  const size = cfg.image_size;
+  const graph = create(GraphProtoSchema, {
+    name: modelName(cfg),
+    node: g.nodes,
+    initializer: g.initializers,
+    input: [tensorInfo(INPUT_NAME, [BATCH, CHANNELS, size, size], `RGB pixel values 0-255, float32, NCHW (channels first), ${size}x${size}`)],
+    output: [tensorInfo(OUTPUT_NAME, [BATCH, cfg.num_classes], 'class logits (softmax gives probabilities); class names in metadata_props "classes"')],
+  });
+  const model = create(ModelProtoSchema, {
+    irVersion: BigInt(IR_VERSION),
+    opsetImport: [{ domain: '', version: BigInt(ONNX_OPSET) }],
+    producerName: 'vit',
+    producerVersion: VERSION,
+    docString: `${modelName(cfg)} trained on CIFAR-10 with vit: ${INPUT_NAME} [${BATCH}, 3, ${size}, ${size}] (RGB 0-255) -> ${OUTPUT_NAME} [${BATCH}, ${cfg.num_classes}]`,
+    graph,
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+  });
+  return toBinary(ModelProtoSchema, model);
+}
+
+/**
+ * (pixels / 255 − mean) / std per channel, the table evalBatches normalises with
+ * (src/data/normalize.ts), as one multiply and one add per value on NCHW images.
+ */
+function normalizePixels(g: GraphBuilder, pixels: string): string {
+  const scale = Float32Array.from(CIFAR10_STD, (std) => 1 / (255 * std));
+  const shift = Float32Array.from(CIFAR10_MEAN, (mean, c) => -mean / CIFAR10_STD[c]);
+  const scaled = g.op('Mul', [pixels, g.float('pixel_scale', [1, CHANNELS, 1, 1], scale)], {}, 'scaled');
+  return g.op('Add', [scaled, g.float('pixel_shift', [1, CHANNELS, 1, 1], shift)], {}, 'normalized');
+}
+
+/** A float32 tensor's name, shape (a string is a dimension known only at run time) and description. */
+function tensorInfo(name: string, shape: (number | string)[], docString: string): ValueInfoProto {
+  const dim = shape.map((d) => ({ value: typeof d === 'number' ? { case: 'dimValue' as const, value: BigInt(d) } : { case: 'dimParam' as const, value: d } }));
+  return create(ValueInfoProtoSchema, { name, docString, type: { value: { case: 'tensorType', value: { elemType: TensorProto_DataType.FLOAT, shape: { dim } } } } });
+}
