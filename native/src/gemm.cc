@@ -11,9 +11,10 @@
 namespace vit {
 namespace {
 
-// Blocking: a kKc-deep slice of A's rows (up to kMcMax of them) is packed per task and reused
-// against every NR-wide panel of B in the task's columns; a B panel's slice (kKc × NR floats, 64 KiB
-// for AVX-512) is reused across the task's rows from L2.
+// Blocking: B is packed into NR-wide panels; a task takes up to kMcMax rows of C and some of the
+// panels, and for each kKc-deep slice of the sum runs the micro-kernel over its tiles, reading A
+// in place; a B panel's slice (kKc × NR floats, 64 KiB for AVX-512) is reused across the task's
+// rows from L2.
 constexpr size_t kKc = 256;
 constexpr size_t kMcMax = 192;
 
@@ -115,26 +116,31 @@ void computeBlock(const MicroKernelSpec& kernel, size_t n, size_t k, const Opera
   const size_t mr = kernel.mr, nr = kernel.nr;
   float* packedA = aScratch.get(((rows + mr - 1) / mr) * mr * kKc);
   float* tile = tileScratch.get(mr * nr);
+  // Full row panels read A in place, at its own strides (rows of A, or columns of a stored Aᵀ):
+  // packing them cost more than it saved (13% of the CCT's products); only a last partial panel
+  // is packed, with zeros.
   for (size_t p0 = 0; p0 < k; p0 += kKc) {
     const size_t kc = std::min(kKc, k - p0);
     const bool first = p0 == 0;
     const bool loadC = !first || epilogue.accumulate;
-    packA(a, row0, rows, p0, kc, kernel.mr, packedA);
+    if (rows % mr != 0) packA(a, row0 + rows / mr * mr, rows % mr, p0, kc, kernel.mr, packedA + (rows / mr) * mr * kc);
     for (size_t panel = panel0; panel < panel1; panel++) {
       const float* bPanel = packedB + panel * nr * k + p0 * nr;
       const size_t col0 = panel * nr, cols = std::min(nr, n - col0);
       const float* bias = first && epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr;
       for (size_t q = 0; q < rows; q += mr) {
-        const float* aPanel = packedA + (q / mr) * mr * kc;
         const size_t validRows = std::min(mr, rows - q);
+        const bool inPlace = validRows == mr;
+        const float* aPanel = inPlace ? (a.transposed ? a.data + p0 * a.ld + row0 + q : a.data + (row0 + q) * a.ld + p0) : packedA + (q / mr) * mr * kc;
+        const size_t aRow = inPlace ? (a.transposed ? 1 : a.ld) : 1, aStep = inPlace ? (a.transposed ? a.ld : 1) : mr;
         float* out = c + (row0 + q) * ldc + col0;
         if (validRows == mr && cols == nr) {
-          kernel.run(kc, aPanel, bPanel, out, ldc, bias, loadC);
+          kernel.run(kc, aPanel, aRow, aStep, bPanel, out, ldc, bias, loadC);
           continue;
         }
         // An edge tile: computed whole into `tile`, then the valid part merged with the same
         // arithmetic the full kernel would do.
-        kernel.run(kc, aPanel, bPanel, tile, nr, nullptr, false);
+        kernel.run(kc, aPanel, aRow, aStep, bPanel, tile, nr, nullptr, false);
         for (size_t i = 0; i < validRows; i++) {
           for (size_t j = 0; j < cols; j++) {
             float x = tile[i * nr + j];

@@ -16,7 +16,7 @@ namespace {
 // each value of the A panel against it. The loops have constant bounds and are fully unrolled.
 #ifdef VIT_X86
 template <int MR, int NV>
-__attribute__((target("avx512f,fma"))) void kernelAvx512(size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+__attribute__((target("avx512f,fma"))) void kernelAvx512(size_t kc, const float* __restrict a, size_t aRow, size_t aStep, const float* __restrict b, float* __restrict c,
                                                           size_t ldc, const float* __restrict bias, bool loadC) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
@@ -29,11 +29,11 @@ __attribute__((target("avx512f,fma"))) void kernelAvx512(size_t kc, const float*
     for (int v = 0; v < NV; v++) row[v] = _mm512_loadu_ps(b + v * 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(a[i * aRow]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, row[v], acc[i][v]);
     }
-    a += MR;
+    a += aStep;
     b += NV * 16;
   }
 #pragma GCC unroll 16
@@ -50,7 +50,7 @@ __attribute__((target("avx512f,fma"))) void kernelAvx512(size_t kc, const float*
 }
 
 template <int MR, int NV>
-__attribute__((target("avx2,fma"))) void kernelAvx2(size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c, size_t ldc,
+__attribute__((target("avx2,fma"))) void kernelAvx2(size_t kc, const float* __restrict a, size_t aRow, size_t aStep, const float* __restrict b, float* __restrict c, size_t ldc,
                                                      const float* __restrict bias, bool loadC) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
@@ -63,11 +63,11 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(size_t kc, const float* __re
     for (int v = 0; v < NV; v++) row[v] = _mm256_loadu_ps(b + v * 8);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
+      const __m256 ai = _mm256_broadcast_ss(a + i * aRow);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(ai, row[v], acc[i][v]);
     }
-    a += MR;
+    a += aStep;
     b += NV * 8;
   }
 #pragma GCC unroll 16
@@ -89,17 +89,17 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(size_t kc, const float* __re
 // each build is still deterministic.
 typedef float v4 __attribute__((vector_size(16)));
 template <int MR, int NV>
-void kernelGeneric(size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c, size_t ldc, const float* __restrict bias,
+void kernelGeneric(size_t kc, const float* __restrict a, size_t aRow, size_t aStep, const float* __restrict b, float* __restrict c, size_t ldc, const float* __restrict bias,
                    bool loadC) {
   v4 acc[MR][NV] = {};
   for (size_t p = 0; p < kc; p++) {
     v4 row[NV];
     for (int v = 0; v < NV; v++) std::memcpy(&row[v], b + v * 4, sizeof(v4));
     for (int i = 0; i < MR; i++) {
-      const v4 ai = {a[i], a[i], a[i], a[i]};
+      const v4 ai = {a[i * aRow], a[i * aRow], a[i * aRow], a[i * aRow]};
       for (int v = 0; v < NV; v++) acc[i][v] += ai * row[v];
     }
-    a += MR;
+    a += aStep;
     b += NV * 4;
   }
   for (int i = 0; i < MR; i++) {
