@@ -21,10 +21,21 @@ const DataSchema = z.strictObject({
   limit_test: positiveInt.nullable().default(null),
   /** Hold out the last N training images as the validation set; 0 evaluates on the test set. */
   val_split: int(0).default(0),
-  /** Random crop after zero-padding each side by this many pixels (0: off). */
+  /** Random crop after padding each side by this many pixels (0: off). */
   crop_padding: int(0).max(16).default(4),
-  /** Random horizontal flip with probability 0.5. */
+  /**
+   * What the crop's padding holds: 'zeros' (torchvision's RandomCrop: black) or 'reflect' (the
+   * image mirrored at its border, PyTorch's reflect padding: airbench's `translate`).
+   */
+  crop_mode: z.enum(['zeros', 'reflect']).default('zeros'),
+  /** Random horizontal flip. */
   flip: z.boolean().default(true),
+  /**
+   * With flip on: 'random' mirrors each image with probability 0.5 in every epoch; 'alternate'
+   * (airbench's derandomised flip) mirrors each image in every other epoch, from a seeded random
+   * choice per image in epoch 1.
+   */
+  flip_mode: z.enum(['random', 'alternate']).default('random'),
   /**
    * RandAugment after crop and flip: n ops per image at magnitude m of 0-30 (torchvision's scale,
    * and its defaults); null: off.
@@ -222,6 +233,9 @@ export const ConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: 'must be 0 for the plateau schedule' });
   } else if (warmup_epochs >= cfg.train.epochs) {
     ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: `must end before train.epochs (${cfg.train.epochs})` });
+  }
+  if (cfg.data.flip_mode === 'alternate' && !cfg.data.flip) {
+    ctx.addIssue({ code: 'custom', path: ['data', 'flip_mode'], message: "'alternate' needs data.flip: true" });
   }
   if (cfg.train.fit_to_budget && cfg.train.max_minutes === null) {
     ctx.addIssue({ code: 'custom', path: ['train', 'fit_to_budget'], message: 'needs train.max_minutes (the budget to fit)' });

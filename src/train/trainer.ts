@@ -19,7 +19,7 @@ import { MetricsCsv, type MetricsRow } from './metrics-csv.js';
 import { Optimizer } from './optimizer.js';
 import { type Schedule, createSchedule } from './schedule.js';
 import { type SavedAt, saveFailure } from './save-failure.js';
-import { epochRng, stepSeed } from './seeds.js';
+import { epochRng, flipRng, stepSeed } from './seeds.js';
 import { trainStep } from './train-step.js';
 
 export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'interrupted';
@@ -205,7 +205,7 @@ class TrainingRun {
     const batches = trainBatches(this.splits.train, {
       batchSize: cfg.train.batch_size,
       rng: epochRng(cfg.seed, epoch),
-      ...trainAugmentations(cfg.data, cfg.train.label_smoothing),
+      ...trainAugmentations(cfg.data, cfg.train.label_smoothing, { epoch, count: this.splits.train.count, flipRng: flipRng(cfg.seed) }),
     });
     let step = 0;
     // A resumed mid-epoch run regenerates the epoch's batches from the same seed and skips the
