@@ -13,6 +13,7 @@ const dropRate = z.number().min(0).lt(1);
 const nonNegative = z.number().min(0);
 
 export const BACKENDS = ['auto', 'cuda', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const TTA_MODES = ['none', 'flip', 'flip_translate'] as const;
 
 const DataSchema = z.strictObject({
   /** Use only the first N training images (null: all). For smoke runs and CI. */
@@ -191,9 +192,11 @@ const TrainSchema = z.strictObject({
   /**
    * Test-time augmentation for every evaluation (per-epoch val/test, `vit eval`, `vit predict`):
    * 'flip' averages the logits of each image and its mirror image (training flips too, so both are
-   * in-distribution), at twice the inference cost.
+   * in-distribution), at twice the inference cost; 'flip_translate' (airbench's tta_level 2) adds
+   * the image shifted one pixel up-left and one down-right (reflect padding), each with its
+   * mirror: 6 views weighted 1/4, 1/4 and 1/8 each, at six times the cost (see model/tta.ts).
    */
-  eval_tta: z.enum(['none', 'flip']).default('none'),
+  eval_tta: z.enum(TTA_MODES).default('none'),
   label_smoothing: z.number().min(0).lt(1).default(0),
   /** End training cleanly (final eval + checkpoint) after this many minutes (null: no limit). */
   max_minutes: z.number().positive().nullable().default(null),

@@ -7,6 +7,7 @@ import { cctForwardFlops, cctIsDecayed, cctParamShapes, countCctParams, initCctP
 import { cctToPytorch } from './cct-pytorch.js';
 import { type Params, initParams as initVitParams, isDecayed as vitIsDecayed, paramShapes as vitParamShapes } from './params.js';
 import { toPytorchStateDict } from './pytorch.js';
+import { averageOverViews } from './tta.js';
 import { countParams as countVitParams, forwardFlops as vitForwardFlops } from './size.js';
 import { vitForward } from './vit.js';
 
@@ -28,12 +29,12 @@ export function modelForward(params: Params, cfg: ModelConfig, images: tf.Tensor
   return isCct(cfg) ? cctForward(params, cfg, images, opts) : vitForward(params, cfg, images, opts);
 }
 
-/** Logits in evaluation mode; with 'flip', the mean of the logits of the images and their mirror images. */
+/**
+ * Logits in evaluation mode, averaged over the test-time views of `tta` (tta.ts): with 'flip', the
+ * mean of the logits of the images and their mirror images.
+ */
 export function evalLogits(params: Params, cfg: ModelConfig, images: tf.Tensor4D, tta: Tta): tf.Tensor2D {
-  const logits = modelForward(params, cfg, images, { training: false });
-  if (tta === 'none') return logits;
-  const mirrored = modelForward(params, cfg, tf.reverse(images, 2), { training: false });
-  return tf.div(tf.add(logits, mirrored), 2);
+  return averageOverViews(images, tta, (x) => modelForward(params, cfg, x, { training: false }));
 }
 
 export function paramShapes(cfg: ModelConfig): Record<string, number[]> {
