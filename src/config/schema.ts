@@ -147,8 +147,30 @@ const ModelSchema = z.preprocess(
   }),
 );
 
-const OptimizerSchema = z.strictObject({
-  name: z.enum(['adamw', 'adam']).default('adamw'),
+/**
+ * optimizer.name 'muon': the Muon group's settings (Keller Jordan's Muon and its defaults); AdamW
+ * with optimizer.lr, betas, eps and weight_decay trains every other parameter.
+ */
+const MuonSchema = z.strictObject({
+  /** The Muon group's peak LR, in units of spectral norm per update; the schedule scales it as it scales optimizer.lr. */
+  lr: z.number().positive().default(0.02),
+  /** SGD momentum, as an exponential average of the gradients: buffer ← momentum·buffer + (1 − momentum)·g. */
+  momentum: z.number().min(0).lt(1).default(0.95),
+  /** Nesterov momentum: the update is (1 − momentum)·g + momentum·buffer rather than the buffer. */
+  nesterov: z.boolean().default(true),
+  /** Newton–Schulz iterations that orthogonalize each update. */
+  ns_steps: positiveInt.max(20).default(5),
+  /** Decoupled weight decay of the Muon group, p ← p·(1 − lr·weight_decay), as the reference's. */
+  weight_decay: nonNegative.default(0),
+});
+
+const OptimizerObject = z.strictObject({
+  /**
+   * 'adamw', 'adam' (L2 weight decay), or 'muon': Muon (optimizer.muon) for the hidden layers'
+   * weight matrices (attention, MLP, conv tokenizer or patch embedding), AdamW for the rest
+   * (norms, biases, positions, cls token, pooling, classifier head).
+   */
+  name: z.enum(['adamw', 'adam', 'muon']).default('adamw'),
   lr: z.number().positive().default(1e-3),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
   eps: z.number().positive().default(1e-8),
@@ -156,7 +178,22 @@ const OptimizerSchema = z.strictObject({
   weight_decay: nonNegative.default(0.05),
   /** Clip gradients to this global L2 norm (null: no clipping). */
   grad_clip: z.number().positive().nullable().default(null),
+  /** Only for name 'muon' (filled with its defaults when omitted). */
+  muon: MuonSchema.optional(),
 });
+
+/** For 'muon', fills optimizer.muon with its defaults where omitted, as the CCT keys are for model.name 'cct'. */
+function withMuonDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || (raw as { name?: unknown }).name !== 'muon') return raw;
+  return { muon: {}, ...raw };
+}
+
+const OptimizerSchema = z.preprocess(
+  withMuonDefaults,
+  OptimizerObject.superRefine((o, ctx) => {
+    if (o.name !== 'muon' && o.muon !== undefined) ctx.addIssue({ code: 'custom', path: ['muon'], message: "only for optimizer.name 'muon'" });
+  }),
+);
 
 const ScheduleSchema = z.strictObject({
   name: z.enum(['cosine', 'plateau', 'step', 'constant']).default('cosine'),

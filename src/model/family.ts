@@ -50,6 +50,16 @@ export function decayRule(cfg: ModelConfig): (name: string) => boolean {
   return isCct(cfg) ? cctIsDecayed : vitIsDecayed;
 }
 
+/**
+ * Which parameters Muon trains (optimizer.name 'muon'): the hidden layers' weight matrices (the
+ * attention's and MLP's, the conv tokenizer's or the patch embedding's), in either family. The
+ * classifier head, the pooling projection, positions, cls token, norms and biases are AdamW's, as
+ * Muon's authors advise for a network's output layer, embeddings and gains.
+ */
+export function isHiddenMatrix(name: string): boolean {
+  return /^(blocks\.\d+\.(attn\.(qkv|out)|mlp\.fc[12])|tokenizer\.conv\.\d+|patch_embed)\.weight$/.test(name);
+}
+
 export function countParams(cfg: ModelConfig): number {
   return isCct(cfg) ? countCctParams(cfg) : countVitParams(cfg);
 }
