@@ -113,6 +113,22 @@ const ModelObject = z.strictObject({
   pool_stride: positiveInt.optional(),
   pool_padding: int(0).optional(),
   positional_embedding: z.enum(['learnable', 'sine', 'none']).optional(),
+  /**
+   * For 'cct' (absent or null: off): airbench's patch-whitening initialisation of the first
+   * tokenizer conv. The k×k×3 patches of `images` training images (a seeded sample, never the
+   * validation split) give the filters v / √(λ + eps) of their second moment's eigenvectors v and
+   * eigenvalues λ, with their negatives, largest λ first: 2·k·k·3 channels (54 for k = 3), or
+   * as many pairs as fit; further channels keep the normal init. `frozen`: never trained (nor
+   * decayed), as airbench's; false: trained from there on.
+   */
+  whiten_init: z
+    .strictObject({
+      frozen: z.boolean().default(true),
+      eps: z.number().positive().default(5e-4),
+      images: positiveInt.default(5000),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** For 'cct', fills the CCT defaults, dim_head = dim / heads and mlp_dim = dim × mlp_ratio where omitted. */
@@ -136,7 +152,7 @@ const ModelSchema = z.preprocess(
     const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
     if (m.name !== 'cct') {
       if (m.image_size % m.patch_size !== 0) issue('patch_size', 'image_size must be divisible by patch_size');
-      for (const key of CCT_KEYS) if (m[key] !== undefined) issue(key, "only for model.name 'cct'");
+      for (const key of [...CCT_KEYS, 'whiten_init' as const]) if (m[key] != null) issue(key, "only for model.name 'cct'");
       return;
     }
     if (m.dim % m.heads !== 0) issue('heads', `must divide dim (${m.dim})`);

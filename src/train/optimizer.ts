@@ -47,7 +47,8 @@ export class Optimizer {
   private readonly buffers: Params;
 
   constructor(
-    private readonly params: Params,
+    /** The parameters it trains (train-step.ts takes the gradients of these only). */
+    readonly params: Params,
     private readonly settings: OptimizerSettings,
     private readonly isDecayed: (name: string) => boolean,
     usesMuon: (name: string) => boolean = isHiddenMatrix,

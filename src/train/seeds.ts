@@ -6,7 +6,8 @@ import { Rng } from '../util/rng.js';
  *   epochRng(seed, e)  shuffles and augments epoch e;
  *   stepSeed(seed, s)  seeds the dropout / drop-path masks of optimizer step s;
  *   flipRng(seed)      draws each image's first flip for data.flip_mode 'alternate' (every epoch
- *                      starts it afresh, so the draws do not depend on the epoch).
+ *                      starts it afresh, so the draws do not depend on the epoch);
+ *   whitenRng(seed)    samples the training images whose patches model.whiten_init whitens.
  * Streams are separated by a tag mixed into the seed.
  */
 export function epochRng(seed: number, epoch: number): Rng {
@@ -19,6 +20,10 @@ export function stepSeed(seed: number, step: number): number {
 
 export function flipRng(seed: number): Rng {
   return new Rng(mix(seed, 0xf11b));
+}
+
+export function whitenRng(seed: number): Rng {
+  return new Rng(mix(seed, 0x3a17));
 }
 
 function mix(...parts: number[]): number {

@@ -8,7 +8,7 @@ import type { Cifar10, Split } from '../data/cifar10.js';
 import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { type Params, decayRule, initParams } from '../model/family.js';
+import { type Params, decayRule, initParams, isCct } from '../model/family.js';
 import { explainSystemError } from '../system-error.js';
 import { VERSION } from '../version.js';
 import { plannedEpochs } from './budget.js';
@@ -21,6 +21,7 @@ import { type Schedule, createSchedule } from './schedule.js';
 import { type SavedAt, saveFailure } from './save-failure.js';
 import { epochRng, flipRng, stepSeed } from './seeds.js';
 import { trainStep } from './train-step.js';
+import { frozenParams, whitenTokenizer } from './whiten-init.js';
 
 export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'interrupted';
 
@@ -94,7 +95,11 @@ class TrainingRun {
     this.splits = { train, val: val ?? test, valName: val ? 'val' : 'test' };
     this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
     this.params = initParams(cfg.model, cfg.seed);
-    this.optimizer = new Optimizer(this.params, cfg.optimizer, decayRule(cfg.model));
+    // Computed, not loaded: a resumed run or init_from restores its weights below instead.
+    if (isCct(cfg.model) && !opts.resume && !opts.initWeights) whitenTokenizer(this.params, cfg.model, train, cfg.seed);
+    const frozen = frozenParams(cfg.model);
+    const trained = Object.fromEntries(Object.entries(this.params).filter(([name]) => !frozen.has(name)));
+    this.optimizer = new Optimizer(trained, cfg.optimizer, decayRule(cfg.model));
     if (!opts.resume && opts.initWeights) restoreVariables(this.params, opts.initWeights.arrays, opts.initWeights.source);
     this.ema = cfg.train.ema ? new Ema(this.params, cfg.train.ema.decay, cfg.train.ema.warmup) : null;
     this.stopper = new EarlyStopping(cfg.early_stopping);
