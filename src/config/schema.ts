@@ -264,6 +264,22 @@ const TrainSchema = z.strictObject({
    */
   ema: z.strictObject({ decay: z.number().gt(0).lt(1).default(0.9998), warmup: z.boolean().default(true) }).nullable().default(null),
   /**
+   * Lookahead-style weight averaging, airbench's (hlb-CIFAR10's LookaheadState): every `every`
+   * steps from epoch `start_epoch`, slow ← ρ·slow + (1 − ρ)·w and then w ← slow, with
+   * ρ = decay^every · (step / total steps)^power; after each epoch, w ← slow. It changes the
+   * training weights themselves (see train/lookahead.ts); null: off. airbench: every 5, decay
+   * 0.95, power 3, from its 4th of 10 epochs.
+   */
+  lookahead: z
+    .strictObject({
+      every: positiveInt.default(5),
+      decay: z.number().gt(0).lt(1).default(0.95),
+      power: nonNegative.default(3),
+      start_epoch: positiveInt.default(1),
+    })
+    .nullable()
+    .optional(),
+  /**
    * Start from the weights of this checkpoint directory (e.g. one written by `vit import`):
    * weights only, with a fresh optimizer and schedule. Absent: fresh weights from the seed.
    */
