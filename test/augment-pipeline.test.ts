@@ -128,6 +128,7 @@ test('toTensors adds a float32 [size, 10] targets tensor only for a batch with s
 test('trainAugmentations turns the data config into batch options, everything new off by default', () => {
   assert.deepEqual(trainAugmentations(ConfigSchema.parse({}).data, 0.1), {
     cropPadding: 4,
+    cropEdge: 'zeros',
     flip: true,
     randAugment: undefined,
     erasing: undefined,
@@ -138,10 +139,62 @@ test('trainAugmentations turns the data config into batch options, everything ne
   }).data;
   assert.deepEqual(trainAugmentations(data, 0.1), {
     cropPadding: 2,
+    cropEdge: 'zeros',
     flip: false,
     randAugment: { n: 1, m: 5 },
     erasing: { probability: 0.25, mode: 'const' },
     mix: { mixupAlpha: 0, cutmixAlpha: 1, mixProb: 0.8, switchProb: 0.4, labelSmoothing: 0.1 },
   });
   assert.ok(trainAugmentations(ConfigSchema.parse({ data: { mixup_alpha: 0.2 } }).data, 0).mix);
+});
+
+test("with crop_mode 'reflect', the RandAugment path starts from the same reflected view as writeImage", () => {
+  const split = patternSplit(2);
+  const options = { cropPadding: 4, cropEdge: 'reflect' as const, flip: true, randAugment: { n: 2, m: 9 } };
+  const out = new Float32Array(3072);
+  trainingTransform(split.images, CIFAR10_NORMALIZATION, options, new Rng(9))(1, out, 0);
+
+  const rng = new Rng(9);
+  const view = randomView(rng, 4, true);
+  assert.ok(view.dy !== 0 || view.dx !== 0, 'the view reads outside the image, so the edge matters');
+  const raw = new Float32Array(3072);
+  writeImage(split.images, 1, view, Float32Array.from({ length: 768 }, (_, i) => i % 256), raw, 0, 'reflect');
+  const pixels = rgbImage(32, 32, Uint8Array.from(raw));
+  randAugment(pixels, rgbImage(32, 32), options.randAugment, rng);
+  const expected = new Float32Array(3072);
+  writeImage(pixels.pixels, 0, IDENTITY, CIFAR10_NORMALIZATION, expected, 0);
+  assert.deepEqual(out, expected);
+});
+
+test("flip_mode 'alternate': every image is mirrored in exactly one of two consecutive epochs, the same way for the same seed", () => {
+  const split = patternSplit(16);
+  const data = ConfigSchema.parse({ data: { crop_padding: 0, flip_mode: 'alternate' } }).data;
+  const view = (j: number, flip: boolean) => {
+    const out = new Float32Array(3072);
+    writeImage(split.images, j, { dy: 0, dx: 0, flip }, CIFAR10_NORMALIZATION, out, 0);
+    return out;
+  };
+  const [plain, mirrored] = [false, true].map((flip) => [...Array(split.count).keys()].map((j) => view(j, flip)));
+  const equal = (a: Float32Array, b: Float32Array) => a.every((v, k) => v === b[k]);
+  /** For each image of the split, whether `epoch` showed it mirrored (no crop: each output is one or the other). */
+  const mirroredIn = (epoch: number, seed = 4) => {
+    const options = trainAugmentations(data, 0, { epoch, count: split.count, flipRng: new Rng(seed) });
+    const result: boolean[] = [];
+    for (const batch of trainBatches(split, { ...options, batchSize: 5, rng: new Rng(100 + epoch) })) {
+      for (let i = 0; i < batch.size; i++) {
+        const x = batch.x.subarray(i * 3072, (i + 1) * 3072);
+        const index = plain.findIndex((p, k) => result[k] === undefined && (equal(p, x) || equal(mirrored[k], x)));
+        assert.ok(index >= 0, 'every output is an image of the split or its mirror');
+        result[index] = equal(mirrored[index], x);
+      }
+    }
+    return result;
+  };
+  const [first, second, third] = [mirroredIn(1), mirroredIn(2), mirroredIn(3)];
+  assert.deepEqual(second, first.map((f) => !f), 'epoch 2 mirrors exactly the images epoch 1 did not');
+  assert.deepEqual(third, first);
+  const count = first.filter(Boolean).length;
+  assert.ok(count > 2 && count < 14, `about half the images start mirrored (${count} of 16)`);
+  assert.notDeepEqual(mirroredIn(1, 5), first, 'another seed draws other first flips');
+  assert.throws(() => trainAugmentations(data, 0), /needs the epoch/);
 });

@@ -47,6 +47,25 @@ async function run(extra: Partial<TrainOptions> = {}) {
   return { runDir, result };
 }
 
+/**
+ * An uninterrupted run of `cfg`, and one interrupted at epoch `at.epoch`, step `at.step` and
+ * resumed from its `last/`: their metrics and final weights must be identical.
+ */
+async function assertResumeReplays(cfg: Config, at: { epoch: number; step: number }): Promise<void> {
+  const straight = await run({ config: cfg });
+  assert.equal(straight.result.reason, 'completed');
+  const controller = new AbortController();
+  const first = await run({
+    config: cfg,
+    signal: controller.signal,
+    events: { step: (p) => p.epoch === at.epoch && p.step === at.step && controller.abort() },
+  });
+  assert.equal(first.result.reason, 'interrupted');
+  await run({ config: cfg, runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')) });
+  assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
+  assert.deepEqual((await loadCheckpoint(join(first.runDir, 'last'))).weights, (await loadCheckpoint(join(straight.runDir, 'last'))).weights);
+}
+
 /** Metrics that must replay exactly (timings never do). */
 async function replayable(runDir: string) {
   return (await readMetrics(join(runDir, 'metrics.csv'))).map(({ epoch_seconds, images_per_second, elapsed_minutes, ...rest }) => rest);
@@ -68,4 +87,15 @@ test('with RandAugment, mixup/cutmix and erasing on, a run resumed mid-epoch rep
 
   assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
   assert.deepEqual((await loadCheckpoint(join(first.runDir, 'last'))).weights, (await loadCheckpoint(join(straight.runDir, 'last'))).weights);
+});
+
+test("with reflect-padded crops and alternating flips (epochs 2 and 3 flip differently), a resumed run replays exactly", async () => {
+  const airbench = ConfigSchema.parse({
+    ...config,
+    data: { ...config.data, randaugment: null, mixup_alpha: 0, cutmix_alpha: 0, random_erasing: 0, crop_padding: 2, crop_mode: 'reflect', flip_mode: 'alternate' },
+    train: { ...config.train, epochs: 3 },
+  });
+  const tensorsBefore = tf.memory().numTensors;
+  await assertResumeReplays(airbench, { epoch: 3, step: 2 });
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left behind');
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { randomView, writeImage, type View } from '../src/data/augment.js';
+import { alternatingFlips, randomView, writeImage, type CropEdge, type View } from '../src/data/augment.js';
 import { CIFAR10_NORMALIZATION } from '../src/data/normalize.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -16,9 +16,9 @@ function coordinateImage(): Uint8Array {
   return image;
 }
 
-function render(view: View): (y: number, x: number) => number[] {
+function render(view: View, edge: CropEdge = 'zeros'): (y: number, x: number) => number[] {
   const out = new Float32Array(32 * 32 * 3);
-  writeImage(coordinateImage(), 0, view, RAW, out, 0);
+  writeImage(coordinateImage(), 0, view, RAW, out, 0, edge);
   return (y, x) => [...out.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3)];
 }
 
@@ -86,4 +86,42 @@ test('random views cover every offset in [-p, p] and flip about half the time', 
   assert.deepEqual([...offsets].sort((a, b) => a - b), [-4, -3, -2, -1, 0, 1, 2, 3, 4]);
   assert.ok(flips > 1800 && flips < 2200, `flips ${flips}`);
   for (let i = 0; i < 100; i++) assert.deepEqual(randomView(rng, 0, false), { dy: 0, dx: 0, flip: false });
+});
+
+test("the 'reflect' edge mirrors the image at its border without repeating the edge pixel (PyTorch's reflect padding)", () => {
+  // Shifted by (2, -3): output (y, x) reads source (y + 2, x - 3); row 32 is row 30, column -1 is column 1.
+  const pixel = render({ dy: 2, dx: -3, flip: false }, 'reflect');
+  assert.deepEqual(pixel(0, 3), source(2, 0));
+  assert.deepEqual(pixel(29, 31), source(31, 28));
+  assert.deepEqual(pixel(30, 31), source(30, 28));
+  assert.deepEqual(pixel(31, 31), source(29, 28));
+  assert.deepEqual(pixel(0, 2), source(2, 1));
+  assert.deepEqual(pixel(0, 0), source(2, 3));
+  const up = render({ dy: -2, dx: 0, flip: false }, 'reflect');
+  assert.deepEqual(up(0, 5), source(2, 5));
+  assert.deepEqual(up(1, 5), source(1, 5));
+  assert.deepEqual(up(2, 5), source(0, 5));
+  // Nothing is padding: every output pixel is some source pixel.
+  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) assert.notEqual(pixel(y, x)[2], 0);
+});
+
+test("with the 'reflect' edge a flip still applies after the shift: output (y, x) reads column reflect(31 − x + dx)", () => {
+  const pixel = render({ dy: 0, dx: 1, flip: true }, 'reflect');
+  assert.deepEqual(pixel(0, 0), source(0, 30)); // column 32 reflects to 30
+  assert.deepEqual(pixel(0, 1), source(0, 31));
+  assert.deepEqual(pixel(6, 31), source(6, 1));
+  // The zero edge of the same view differs only where the view leaves the image.
+  const zeros = render({ dy: 0, dx: 1, flip: true });
+  assert.deepEqual(zeros(0, 0), PAD);
+  assert.deepEqual(zeros(6, 31), pixel(6, 31));
+});
+
+test('alternatingFlips: one seeded bit per image, complemented in every even epoch', () => {
+  const first = alternatingFlips(new Rng(8), 1000, 1);
+  assert.deepEqual(alternatingFlips(new Rng(8), 1000, 3), first);
+  assert.deepEqual(alternatingFlips(new Rng(8), 1000, 2), first.map((f) => 1 - f));
+  assert.deepEqual(alternatingFlips(new Rng(8), 1000, 10), first.map((f) => 1 - f));
+  const ones = first.reduce((s, f) => s + f, 0);
+  assert.ok(ones > 430 && ones < 570, `about half start mirrored: ${ones}`);
+  assert.notDeepEqual(alternatingFlips(new Rng(9), 1000, 1), first);
 });

@@ -106,9 +106,10 @@ test("flip TTA: --tta overrides the run's train.eval_tta, and a run trained with
   assert.equal(plain.tta, 'none');
   assert.equal(flipped.tta, 'flip');
   assert.equal(flipped.images, 30);
+  assert.equal(evalJson(join(runDir, 'best'), '--tta', 'flip_translate').tta, 'flip_translate');
   const bad = vit(['eval', '--checkpoint', join(runDir, 'best'), '--data-dir', dataDir, '--backend', 'cpu', '--tta', 'crop']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /--tta.*crop.*(none|flip)/);
+  assert.match(bad.stderr, /--tta.*crop.*none.*flip.*flip_translate/);
 
   const ttaRun = await trainTiny('tta', await loadCifar10(join(dataDir, 'cifar-10-batches-bin')), { eval_tta: 'flip' });
   const rows = await readMetrics(join(ttaRun, 'metrics.csv'));

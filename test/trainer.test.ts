@@ -101,6 +101,25 @@ for (const backend of ['cpu', 'wasm']) {
       assert.deepEqual(await weightsOf(join(first.runDir, 'last')), await weightsOf(join(straight.runDir, 'last')));
     });
 
+    test('with Muon, a run resumed mid-epoch replays the uninterrupted one exactly and leaves no tensor behind', async () => {
+      const config = tinyConfig({
+        optimizer: { name: 'muon', lr: 1e-2, muon: { lr: 0.02 } },
+        train: { epochs: 2, batch_size: 32, eval_batch_size: 40 },
+      });
+      const before = tf.memory().numTensors;
+      const straight = await run(config);
+      assert.equal(tf.memory().numTensors, before);
+      const stop = abortWhen({ step: (p) => p.epoch === 2 && p.step === 2 });
+      const first = await run(config, stop);
+      assert.equal(first.result.reason, 'interrupted');
+      const saved = await loadCheckpoint(join(first.runDir, 'last'));
+      assert.ok('muon/blocks.0.mlp.fc1.weight' in saved.optimizer && 'm/head.linear.weight' in saved.optimizer, 'the buffers are in the checkpoint');
+      await run(config, { runDir: first.runDir, resume: saved });
+
+      assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
+      assert.deepEqual(await weightsOf(join(first.runDir, 'last')), await weightsOf(join(straight.runDir, 'last')));
+    });
+
     test('a whole run leaves no tensor behind', async () => {
       const before = tf.memory().numTensors;
       await run(tinyConfig({ train: { epochs: 2, batch_size: 32, eval_batch_size: 40 } }));

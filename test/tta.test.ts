@@ -31,3 +31,41 @@ for (const [name, model] of Object.entries(MODELS)) {
     tf.dispose(Object.values(params));
   });
 }
+
+/** The image shifted so that pixel (y, x) shows (y + dy, x + dx), reflected at the border, then mirrored: built in JS, not tfjs. */
+function viewByHand(images: number[][][][], dy: number, dx: number, flip: boolean): number[][][][] {
+  const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+  return images.map((image) =>
+    image.map((row, y) => row.map((_, x) => image[reflect(y + dy, image.length)][reflect((flip ? row.length - 1 - x : x) + dx, row.length)])),
+  );
+}
+
+for (const [name, model] of Object.entries(MODELS)) {
+  test(`evalLogits (${name}): 'flip_translate' is airbench's weighted average of six views, and leaves no tensor behind`, async () => {
+    await tf.setBackend('cpu');
+    const cfg = ConfigSchema.parse({ model }).model;
+    const params = initParams(cfg, 3);
+    const images = tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const pixels = images.arraySync();
+    const forward = (x: number[][][][]) => tf.tidy(() => modelForward(params, cfg, tf.tensor4d(x), { training: false }).arraySync());
+    // ½·(½ f(x) + ½ f(flip x)) + ½·mean over the two shifts s of (½ f(s x) + ½ f(flip s x)); flip after the shift.
+    const views: [number, number, boolean, number][] = [
+      [0, 0, false, 1 / 4], [0, 0, true, 1 / 4],
+      [-1, -1, false, 1 / 8], [-1, -1, true, 1 / 8],
+      [1, 1, false, 1 / 8], [1, 1, true, 1 / 8],
+    ];
+    const expected = views
+      .map(([dy, dx, flip, weight]) => forward(viewByHand(pixels, dy, dx, flip)).map((row) => row.map((v) => weight * v)))
+      .reduce((sum, logits) => sum.map((row, i) => row.map((v, j) => v + logits[i][j])));
+
+    const before = tf.memory().numTensors;
+    const logits = evalLogits(params, cfg, images, 'flip_translate');
+    assert.equal(tf.memory().numTensors, before + 1, 'only the logits are left');
+    const actual = logits.arraySync();
+    logits.dispose();
+    actual.flat().forEach((v, k) => assert.ok(Math.abs(v - expected.flat()[k]) < 1e-5, `logit ${k}: ${v} vs ${expected.flat()[k]}`));
+    const flipOnly = tf.tidy(() => evalLogits(params, cfg, images, 'flip').arraySync());
+    assert.ok(Math.max(...flipOnly.flat().map((v, k) => Math.abs(v - actual.flat()[k]))) > 1e-4, 'the shifted views change the result, so the test can fail');
+    tf.dispose([images, ...Object.values(params)]);
+  });
+}

@@ -11,7 +11,8 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
  * A checkpoint is a directory:
  *   config.json           the resolved config of the run
  *   weights.safetensors   model parameters (our names, see docs/checkpoint.md)
- *   optimizer.safetensors optimizer moments (`m/<param>`, `v/<param>`)
+ *   optimizer.safetensors optimizer moments (`m/<param>`, `v/<param>`; Muon's buffers `muon/<param>`),
+ *                         and, when on, the EMA's raw weights (`w/<param>`) and lookahead's slow ones (`la/<param>`)
  *   state.json            where training stands: counters, schedule, early stopping, best metric, meta
  * It is written to a temp directory, flushed to the disk and renamed into place, so a crash (or a
  * full disk) leaves the previous checkpoint or the new one, never a mix.

@@ -13,6 +13,7 @@ const dropRate = z.number().min(0).lt(1);
 const nonNegative = z.number().min(0);
 
 export const BACKENDS = ['auto', 'cuda', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const TTA_MODES = ['none', 'flip', 'flip_translate'] as const;
 
 const DataSchema = z.strictObject({
   /** Use only the first N training images (null: all). For smoke runs and CI. */
@@ -21,10 +22,21 @@ const DataSchema = z.strictObject({
   limit_test: positiveInt.nullable().default(null),
   /** Hold out the last N training images as the validation set; 0 evaluates on the test set. */
   val_split: int(0).default(0),
-  /** Random crop after zero-padding each side by this many pixels (0: off). */
+  /** Random crop after padding each side by this many pixels (0: off). */
   crop_padding: int(0).max(16).default(4),
-  /** Random horizontal flip with probability 0.5. */
+  /**
+   * What the crop's padding holds: 'zeros' (torchvision's RandomCrop: black) or 'reflect' (the
+   * image mirrored at its border, PyTorch's reflect padding: airbench's `translate`).
+   */
+  crop_mode: z.enum(['zeros', 'reflect']).default('zeros'),
+  /** Random horizontal flip. */
   flip: z.boolean().default(true),
+  /**
+   * With flip on: 'random' mirrors each image with probability 0.5 in every epoch; 'alternate'
+   * (airbench's derandomised flip) mirrors each image in every other epoch, from a seeded random
+   * choice per image in epoch 1.
+   */
+  flip_mode: z.enum(['random', 'alternate']).default('random'),
   /**
    * RandAugment after crop and flip: n ops per image at magnitude m of 0-30 (torchvision's scale,
    * and its defaults); null: off.
@@ -101,6 +113,22 @@ const ModelObject = z.strictObject({
   pool_stride: positiveInt.optional(),
   pool_padding: int(0).optional(),
   positional_embedding: z.enum(['learnable', 'sine', 'none']).optional(),
+  /**
+   * For 'cct' (absent or null: off): airbench's patch-whitening initialisation of the first
+   * tokenizer conv. The k×k×3 patches of `images` training images (a seeded sample, never the
+   * validation split) give the filters v / √(λ + eps) of their second moment's eigenvectors v and
+   * eigenvalues λ, with their negatives, largest λ first: 2·k·k·3 channels (54 for k = 3), or
+   * as many pairs as fit; further channels keep the normal init. `frozen`: never trained (nor
+   * decayed), as airbench's; false: trained from there on.
+   */
+  whiten_init: z
+    .strictObject({
+      frozen: z.boolean().default(true),
+      eps: z.number().positive().default(5e-4),
+      images: positiveInt.default(5000),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** For 'cct', fills the CCT defaults, dim_head = dim / heads and mlp_dim = dim × mlp_ratio where omitted. */
@@ -124,7 +152,7 @@ const ModelSchema = z.preprocess(
     const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
     if (m.name !== 'cct') {
       if (m.image_size % m.patch_size !== 0) issue('patch_size', 'image_size must be divisible by patch_size');
-      for (const key of CCT_KEYS) if (m[key] !== undefined) issue(key, "only for model.name 'cct'");
+      for (const key of [...CCT_KEYS, 'whiten_init' as const]) if (m[key] != null) issue(key, "only for model.name 'cct'");
       return;
     }
     if (m.dim % m.heads !== 0) issue('heads', `must divide dim (${m.dim})`);
@@ -135,8 +163,30 @@ const ModelSchema = z.preprocess(
   }),
 );
 
-const OptimizerSchema = z.strictObject({
-  name: z.enum(['adamw', 'adam']).default('adamw'),
+/**
+ * optimizer.name 'muon': the Muon group's settings (Keller Jordan's Muon and its defaults); AdamW
+ * with optimizer.lr, betas, eps and weight_decay trains every other parameter.
+ */
+const MuonSchema = z.strictObject({
+  /** The Muon group's peak LR, in units of spectral norm per update; the schedule scales it as it scales optimizer.lr. */
+  lr: z.number().positive().default(0.02),
+  /** SGD momentum, as an exponential average of the gradients: buffer ← momentum·buffer + (1 − momentum)·g. */
+  momentum: z.number().min(0).lt(1).default(0.95),
+  /** Nesterov momentum: the update is (1 − momentum)·g + momentum·buffer rather than the buffer. */
+  nesterov: z.boolean().default(true),
+  /** Newton–Schulz iterations that orthogonalize each update. */
+  ns_steps: positiveInt.max(20).default(5),
+  /** Decoupled weight decay of the Muon group, p ← p·(1 − lr·weight_decay), as the reference's. */
+  weight_decay: nonNegative.default(0),
+});
+
+const OptimizerObject = z.strictObject({
+  /**
+   * 'adamw', 'adam' (L2 weight decay), or 'muon': Muon (optimizer.muon) for the hidden layers'
+   * weight matrices (attention, MLP, conv tokenizer or patch embedding), AdamW for the rest
+   * (norms, biases, positions, cls token, pooling, classifier head).
+   */
+  name: z.enum(['adamw', 'adam', 'muon']).default('adamw'),
   lr: z.number().positive().default(1e-3),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
   eps: z.number().positive().default(1e-8),
@@ -144,7 +194,22 @@ const OptimizerSchema = z.strictObject({
   weight_decay: nonNegative.default(0.05),
   /** Clip gradients to this global L2 norm (null: no clipping). */
   grad_clip: z.number().positive().nullable().default(null),
+  /** Only for name 'muon' (filled with its defaults when omitted). */
+  muon: MuonSchema.optional(),
 });
+
+/** For 'muon', fills optimizer.muon with its defaults where omitted, as the CCT keys are for model.name 'cct'. */
+function withMuonDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || (raw as { name?: unknown }).name !== 'muon') return raw;
+  return { muon: {}, ...raw };
+}
+
+const OptimizerSchema = z.preprocess(
+  withMuonDefaults,
+  OptimizerObject.superRefine((o, ctx) => {
+    if (o.name !== 'muon' && o.muon !== undefined) ctx.addIssue({ code: 'custom', path: ['muon'], message: "only for optimizer.name 'muon'" });
+  }),
+);
 
 const ScheduleSchema = z.strictObject({
   name: z.enum(['cosine', 'plateau', 'step', 'constant']).default('cosine'),
@@ -180,9 +245,11 @@ const TrainSchema = z.strictObject({
   /**
    * Test-time augmentation for every evaluation (per-epoch val/test, `vit eval`, `vit predict`):
    * 'flip' averages the logits of each image and its mirror image (training flips too, so both are
-   * in-distribution), at twice the inference cost.
+   * in-distribution), at twice the inference cost; 'flip_translate' (airbench's tta_level 2) adds
+   * the image shifted one pixel up-left and one down-right (reflect padding), each with its
+   * mirror: 6 views weighted 1/4, 1/4 and 1/8 each, at six times the cost (see model/tta.ts).
    */
-  eval_tta: z.enum(['none', 'flip']).default('none'),
+  eval_tta: z.enum(TTA_MODES).default('none'),
   label_smoothing: z.number().min(0).lt(1).default(0),
   /** End training cleanly (final eval + checkpoint) after this many minutes (null: no limit). */
   max_minutes: z.number().positive().nullable().default(null),
@@ -196,6 +263,22 @@ const TrainSchema = z.strictObject({
    * weights and chosen for best/ when on; null: off. `warmup` ramps the decay up over the first steps.
    */
   ema: z.strictObject({ decay: z.number().gt(0).lt(1).default(0.9998), warmup: z.boolean().default(true) }).nullable().default(null),
+  /**
+   * Lookahead-style weight averaging, airbench's (hlb-CIFAR10's LookaheadState): every `every`
+   * steps from epoch `start_epoch`, slow ← ρ·slow + (1 − ρ)·w and then w ← slow, with
+   * ρ = decay^every · (step / total steps)^power; after each epoch, w ← slow. It changes the
+   * training weights themselves (see train/lookahead.ts); null: off. airbench: every 5, decay
+   * 0.95, power 3, from its 4th of 10 epochs.
+   */
+  lookahead: z
+    .strictObject({
+      every: positiveInt.default(5),
+      decay: z.number().gt(0).lt(1).default(0.95),
+      power: nonNegative.default(3),
+      start_epoch: positiveInt.default(1),
+    })
+    .nullable()
+    .optional(),
   /**
    * Start from the weights of this checkpoint directory (e.g. one written by `vit import`):
    * weights only, with a fresh optimizer and schedule. Absent: fresh weights from the seed.
@@ -222,6 +305,9 @@ export const ConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: 'must be 0 for the plateau schedule' });
   } else if (warmup_epochs >= cfg.train.epochs) {
     ctx.addIssue({ code: 'custom', path: ['schedule', 'warmup_epochs'], message: `must end before train.epochs (${cfg.train.epochs})` });
+  }
+  if (cfg.data.flip_mode === 'alternate' && !cfg.data.flip) {
+    ctx.addIssue({ code: 'custom', path: ['data', 'flip_mode'], message: "'alternate' needs data.flip: true" });
   }
   if (cfg.train.fit_to_budget && cfg.train.max_minutes === null) {
     ctx.addIssue({ code: 'custom', path: ['train', 'fit_to_budget'], message: 'needs train.max_minutes (the budget to fit)' });

@@ -7,9 +7,10 @@ import { randAugment, type RandAugmentOptions } from './randaugment.js';
 
 /**
  * Where an output image reads from its source: output pixel (y, x) is source pixel
- * (y + dy, x' + dx) with x' = flip ? 31 - x : x, and a pixel outside the source is zero.
- * That is torchvision's RandomCrop(32, padding=p) (window offset dy + p, dx + p in the
- * zero-padded image) followed by RandomHorizontalFlip.
+ * (y + dy, x' + dx) with x' = flip ? 31 - x : x, and a pixel outside the source is zero (or, with
+ * the 'reflect' edge, the source mirrored at its border). That is torchvision's
+ * RandomCrop(32, padding=p) (window offset dy + p, dx + p in the padded image) followed by
+ * RandomHorizontalFlip.
  */
 export interface View {
   dy: number;
@@ -18,6 +19,20 @@ export interface View {
 }
 
 export const IDENTITY: View = { dy: 0, dx: 0, flip: false };
+
+/**
+ * What a crop reads outside the image: 'zeros' (torchvision's RandomCrop padding: black) or
+ * 'reflect' (PyTorch's reflect padding, airbench's translate: row −1 is row 1, row 32 is row 30).
+ */
+export type CropEdge = 'zeros' | 'reflect';
+
+/** A source index mirrored into [0, 32) without repeating the edge; one reflection covers padding ≤ 31. */
+function reflectIndex(i: number): number {
+  return i < 0 ? -i : i >= IMAGE_SIZE ? 2 * (IMAGE_SIZE - 1) - i : i;
+}
+
+/** The table (see normalize.ts) that maps every byte to itself. */
+const RAW_BYTES = Float32Array.from({ length: 3 * 256 }, (_, i) => i % 256);
 
 /** A random crop offset in [-padding, padding] per axis, and a flip with probability 0.5 when `flip`. */
 export function randomView(rng: Rng, padding: number, flip: boolean): View {
@@ -28,16 +43,34 @@ export function randomView(rng: Rng, padding: number, flip: boolean): View {
   };
 }
 
+/**
+ * airbench's derandomised flip, for epoch `epoch` (counted from 1) of a split of `count` images:
+ * 1 where image i is mirrored. Each image gets one random bit from `rng` (the run's flip stream,
+ * the same in every epoch) and is mirrored in epoch 1 when it is set, then in every other epoch, so
+ * over any two consecutive epochs every image is seen both ways.
+ */
+export function alternatingFlips(rng: Rng, count: number, epoch: number): Uint8Array {
+  const parity = (epoch - 1) & 1;
+  const flips = new Uint8Array(count);
+  for (let i = 0; i < count; i++) flips[i] = (rng.next() < 0.5 ? 1 : 0) ^ parity;
+  return flips;
+}
+
 /** `view` as a PIL affine map (ops/affine.ts): crop and flip are a nearest-neighbour transform too. */
 export function viewTransform(view: View): AffineMatrix {
   return view.flip ? [-1, 0, IMAGE_SIZE + view.dx, 0, 1, view.dy] : [1, 0, view.dx, 0, 1, view.dy];
 }
 
 export interface ImageAugmentations {
-  /** Zero padding on each side before the random 32x32 crop (0: no cropping). */
+  /** Padding on each side before the random 32x32 crop (0: no cropping). */
   cropPadding: number;
-  /** Mirror each image left-right with probability 0.5. */
-  flip: boolean;
+  /** What the padding holds (absent: zeros). */
+  cropEdge?: CropEdge;
+  /**
+   * true: mirror each image left-right with probability 0.5; an array (alternatingFlips): mirror
+   * image i when flip[i] is 1.
+   */
+  flip: boolean | Uint8Array;
   /** RandAugment on the uint8 image after crop and flip (absent: off). */
   randAugment?: RandAugmentOptions;
   /** Random erasing on the normalized image (absent: off). */
@@ -56,18 +89,27 @@ export function trainingTransform(
   options: ImageAugmentations,
   rng: Rng,
 ): (index: number, out: Float32Array, slot: number) => void {
-  const { randAugment: randAugmentOptions, erasing } = options;
+  const { randAugment: randAugmentOptions, erasing, flip } = options;
+  const edge = options.cropEdge ?? 'zeros';
   const pixels = rgbImage(IMAGE_SIZE, IMAGE_SIZE);
   const scratch = rgbImage(IMAGE_SIZE, IMAGE_SIZE);
+  const reflected = new Float32Array(IMAGE_BYTES);
   return (index, out, slot) => {
-    const view = randomView(rng, options.cropPadding, options.flip);
+    const view = randomView(rng, options.cropPadding, flip === true);
+    if (flip instanceof Uint8Array) view.flip = flip[index] === 1;
     if (randAugmentOptions) {
-      const source = rgbImage(IMAGE_SIZE, IMAGE_SIZE, images.subarray(index * IMAGE_BYTES, (index + 1) * IMAGE_BYTES));
-      affine(source, pixels, viewTransform(view));
+      if (edge === 'zeros') {
+        const source = rgbImage(IMAGE_SIZE, IMAGE_SIZE, images.subarray(index * IMAGE_BYTES, (index + 1) * IMAGE_BYTES));
+        affine(source, pixels, viewTransform(view));
+      } else {
+        // PIL's affine has no reflect fill: the identity table writes the view's raw bytes.
+        writeImage(images, index, view, RAW_BYTES, reflected, 0, edge);
+        pixels.pixels.set(reflected);
+      }
       randAugment(pixels, scratch, randAugmentOptions, rng);
       writeImage(pixels.pixels, 0, IDENTITY, table, out, slot);
     } else {
-      writeImage(images, index, view, table, out, slot);
+      writeImage(images, index, view, table, out, slot, edge);
     }
     if (erasing) randomErase(out.subarray(slot * IMAGE_BYTES, (slot + 1) * IMAGE_BYTES), IMAGE_SIZE, IMAGE_SIZE, erasing, rng);
   };
@@ -75,8 +117,8 @@ export function trainingTransform(
 
 /**
  * Writes image `index` of `images` (NHWC uint8), seen through `view` and mapped through `table`
- * (see normalize.ts), to `out` at image slot `slot`. One pass, no allocation: without RandAugment
- * this loop is the whole cost of the input pipeline.
+ * (see normalize.ts), to `out` at image slot `slot`; pixels outside the source as `edge` says.
+ * One pass, no allocation: without RandAugment this loop is the whole cost of the input pipeline.
  */
 export function writeImage(
   images: Uint8Array,
@@ -85,7 +127,9 @@ export function writeImage(
   table: Float32Array,
   out: Float32Array,
   slot: number,
+  edge: CropEdge = 'zeros',
 ): void {
+  const reflect = edge === 'reflect';
   const zeroR = table[0], zeroG = table[256], zeroB = table[512];
   const rowBytes = IMAGE_SIZE * CHANNELS;
   // Source column of output column x is firstColumn + x * step.
@@ -94,10 +138,11 @@ export function writeImage(
   const image = index * IMAGE_BYTES;
   let o = slot * IMAGE_BYTES;
   for (let y = 0; y < IMAGE_SIZE; y++) {
-    const sy = y + view.dy;
+    const sy = reflect ? reflectIndex(y + view.dy) : y + view.dy;
     const rowInside = sy >= 0 && sy < IMAGE_SIZE;
     const row = image + sy * rowBytes;
-    for (let x = 0, sx = firstColumn; x < IMAGE_SIZE; x++, sx += step, o += CHANNELS) {
+    for (let x = 0, column = firstColumn; x < IMAGE_SIZE; x++, column += step, o += CHANNELS) {
+      const sx = reflect ? reflectIndex(column) : column;
       if (rowInside && sx >= 0 && sx < IMAGE_SIZE) {
         const s = row + sx * CHANNELS;
         out[o] = table[images[s]];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
-import { IDENTITY, trainingTransform, writeImage, type ImageAugmentations } from './augment.js';
+import { IDENTITY, alternatingFlips, trainingTransform, writeImage, type ImageAugmentations } from './augment.js';
 import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, NUM_CLASSES, type Split } from './cifar10.js';
 import { mixBatch, type MixOptions } from './mix.js';
 import { CIFAR10_NORMALIZATION } from './normalize.js';
@@ -28,12 +28,23 @@ export interface TrainBatchOptions extends ImageAugmentations {
   dropLast?: boolean;
 }
 
-/** The training augmentations a config asks for; `labelSmoothing` goes into mixed targets. */
-export function trainAugmentations(data: DataConfig, labelSmoothing: number): Omit<TrainBatchOptions, 'batchSize' | 'rng' | 'dropLast'> {
+/**
+ * The training augmentations a config asks for; `labelSmoothing` goes into mixed targets. With
+ * `data.flip_mode: 'alternate'`, `epoch` says which epoch of which split the flips are for, and
+ * `flipRng` is the run's flip stream (seeds.ts: a fresh one, the same for every epoch).
+ */
+export function trainAugmentations(
+  data: DataConfig,
+  labelSmoothing: number,
+  epoch?: { epoch: number; count: number; flipRng: Rng },
+): Omit<TrainBatchOptions, 'batchSize' | 'rng' | 'dropLast'> {
   const mixing = data.mixup_alpha > 0 || data.cutmix_alpha > 0;
+  const alternate = data.flip && data.flip_mode === 'alternate';
+  if (alternate && !epoch) throw new Error("trainAugmentations: data.flip_mode 'alternate' needs the epoch");
   return {
     cropPadding: data.crop_padding,
-    flip: data.flip,
+    cropEdge: data.crop_mode,
+    flip: alternate ? alternatingFlips(epoch!.flipRng, epoch!.count, epoch!.epoch) : data.flip,
     randAugment: data.randaugment ?? undefined,
     erasing: data.random_erasing > 0 ? { probability: data.random_erasing, mode: data.random_erasing_mode } : undefined,
     mix: mixing

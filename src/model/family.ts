@@ -10,6 +10,7 @@ import type { GraphBuilder } from '../onnx/graph.js';
 import { vitOnnx } from '../onnx/vit.js';
 import { type Params, initParams as initVitParams, isDecayed as vitIsDecayed, paramShapes as vitParamShapes } from './params.js';
 import { toPytorchStateDict } from './pytorch.js';
+import { averageOverViews } from './tta.js';
 import { countParams as countVitParams, forwardFlops as vitForwardFlops } from './size.js';
 import { vitForward } from './vit.js';
 
@@ -31,12 +32,12 @@ export function modelForward(params: Params, cfg: ModelConfig, images: tf.Tensor
   return isCct(cfg) ? cctForward(params, cfg, images, opts) : vitForward(params, cfg, images, opts);
 }
 
-/** Logits in evaluation mode; with 'flip', the mean of the logits of the images and their mirror images. */
+/**
+ * Logits in evaluation mode, averaged over the test-time views of `tta` (tta.ts): with 'flip', the
+ * mean of the logits of the images and their mirror images.
+ */
 export function evalLogits(params: Params, cfg: ModelConfig, images: tf.Tensor4D, tta: Tta): tf.Tensor2D {
-  const logits = modelForward(params, cfg, images, { training: false });
-  if (tta === 'none') return logits;
-  const mirrored = modelForward(params, cfg, tf.reverse(images, 2), { training: false });
-  return tf.div(tf.add(logits, mirrored), 2);
+  return averageOverViews(images, tta, (x) => modelForward(params, cfg, x, { training: false }));
 }
 
 export function paramShapes(cfg: ModelConfig): Record<string, number[]> {
@@ -50,6 +51,16 @@ export function initParams(cfg: ModelConfig, seed: number): Params {
 /** Which parameters weight decay applies to, for this family's names. */
 export function decayRule(cfg: ModelConfig): (name: string) => boolean {
   return isCct(cfg) ? cctIsDecayed : vitIsDecayed;
+}
+
+/**
+ * Which parameters Muon trains (optimizer.name 'muon'): the hidden layers' weight matrices (the
+ * attention's and MLP's, the conv tokenizer's or the patch embedding's), in either family. The
+ * classifier head, the pooling projection, positions, cls token, norms and biases are AdamW's, as
+ * Muon's authors advise for a network's output layer, embeddings and gains.
+ */
+export function isHiddenMatrix(name: string): boolean {
+  return /^(blocks\.\d+\.(attn\.(qkv|out)|mlp\.fc[12])|tokenizer\.conv\.\d+|patch_embed)\.weight$/.test(name);
 }
 
 export function countParams(cfg: ModelConfig): number {

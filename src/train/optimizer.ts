@@ -1,23 +1,32 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
+import { isHiddenMatrix } from '../model/family.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { hasKernel } from '../backend/kernel-traits.js';
 import { ADAMW } from '../model/fused-kernels.js';
+import { muonUpdate } from './muon.js';
 
 /** Model parameters by name. */
 export type Params = Record<string, tf.Variable>;
 /** Gradients by parameter name, as `tf.variableGrads` returns them. */
 export type Grads = Record<string, tf.Tensor>;
 
-/** What a checkpoint keeps to resume the optimizer: the step count and moments `m/<param>`, `v/<param>`. */
+/**
+ * What a checkpoint keeps to resume the optimizer: the step count and moments `m/<param>`,
+ * `v/<param>` (Adam), `muon/<param>` (Muon's momentum buffers).
+ */
 export interface OptimizerState {
   step: number;
   tensors: Record<string, tf.Tensor>;
 }
 
-/** The learning rate is not among the settings: the schedule passes it to every step. */
-export type OptimizerSettings = Pick<OptimizerConfig, 'name' | 'betas' | 'eps' | 'weight_decay' | 'grad_clip'>;
+/**
+ * The learning rate the schedule passes to every step is AdamW's; `lr` (the configured peak) and
+ * `muon` are needed only by 'muon', whose LR is scaled with it: muon.lr · (lr / optimizer.lr).
+ */
+export type OptimizerSettings = Pick<OptimizerConfig, 'name' | 'betas' | 'eps' | 'weight_decay' | 'grad_clip'> &
+  Partial<Pick<OptimizerConfig, 'lr' | 'muon'>>;
 
 /**
  * Adam with PyTorch's semantics. Weight decay applies only to parameters `isDecayed` names
@@ -25,19 +34,34 @@ export type OptimizerSettings = Pick<OptimizerConfig, 'name' | 'betas' | 'eps' |
  * - `adamw` (torch.optim.AdamW): decoupled, p ← p − lr·wd·p, next to the Adam step;
  * - `adam` (torch.optim.Adam): L2, wd·p is added to the gradient before it enters the moments.
  * The Adam step is p ← p − lr·m̂/(√v̂ + eps), with m̂ and v̂ the bias-corrected moments.
+ *
+ * `muon` (the Muon package's MuonWithAuxAdam): the parameters `usesMuon` names (by default the
+ * hidden layers' weight matrices, family.ts) take Muon steps (muon.ts), p ← p·(1 − lr_μ·wd_μ) − lr_μ·update with
+ * lr_μ = muon.lr · (lr / optimizer.lr), so the schedule shapes both groups alike; every other
+ * parameter takes AdamW steps with optimizer.lr, betas and weight_decay.
  */
 export class Optimizer {
   private stepsTaken = 0;
+  /** Adam's moments, for the parameters Adam updates. */
   private readonly m: Params;
   private readonly v: Params;
+  /** Muon's momentum buffers, for the parameters Muon updates. */
+  private readonly buffers: Params;
 
   constructor(
-    private readonly params: Params,
+    /** The parameters it trains (train-step.ts takes the gradients of these only). */
+    readonly params: Params,
     private readonly settings: OptimizerSettings,
     private readonly isDecayed: (name: string) => boolean,
+    usesMuon: (name: string) => boolean = isHiddenMatrix,
   ) {
-    this.m = zerosLikeEach(params);
-    this.v = zerosLikeEach(params);
+    const muon = settings.name === 'muon';
+    if (muon && (settings.muon === undefined || settings.lr === undefined)) throw new Error("Optimizer: 'muon' needs the settings' lr and muon");
+    const byMuon = (name: string) => muon && usesMuon(name) && params[name].rank >= 2;
+    const adamParams = Object.fromEntries(Object.entries(params).filter(([name]) => !byMuon(name)));
+    this.m = zerosLikeEach(adamParams);
+    this.v = zerosLikeEach(adamParams);
+    this.buffers = zerosLikeEach(Object.fromEntries(Object.entries(params).filter(([name]) => byMuon(name))));
   }
 
   /**
@@ -50,9 +74,10 @@ export class Optimizer {
     const rawGrads = names.map((name) => gradientOf(grads, name));
     this.stepsTaken += 1;
     const t = this.stepsTaken;
-    const { betas, eps, weight_decay: wd, grad_clip: maxNorm } = this.settings;
-    const decoupled = this.settings.name === 'adamw';
-    if (hasKernel(ADAMW)) return this.fusedStep(names, rawGrads, lr);
+    const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon } = this.settings;
+    const decoupled = this.settings.name !== 'adam';
+    const muonLr = muon ? (muon.lr * lr) / this.settings.lr! : 0;
+    if (hasKernel(ADAMW) && Object.keys(this.buffers).length === 0) return this.fusedStep(names, rawGrads, lr);
     return tf.tidy(() => {
       const norm = globalNorm(rawGrads);
       const clipped = maxNorm === null ? rawGrads : clipByGlobalNorm(rawGrads, norm, maxNorm);
@@ -70,6 +95,12 @@ export class Optimizer {
       };
       names.forEach((name, i) => {
         const p = this.params[name];
+        if (name in this.buffers) {
+          const update = muonUpdate(clipped[i], this.buffers[name], muon!);
+          const decayed = muon!.weight_decay > 0 && this.isDecayed(name) ? p.mul(1 - muonLr * muon!.weight_decay) : p;
+          p.assign(decayed.sub(update.mul(muonLr)));
+          return;
+        }
         const decayed = wd > 0 && this.isDecayed(name);
         const g = decayed && !decoupled ? clipped[i].add(p.mul(c.wd)) : clipped[i];
         const m = this.m[name].mul(c.beta1).add(g.mul(c.oneMinusBeta1));
@@ -85,13 +116,14 @@ export class Optimizer {
   }
 
   /**
-   * The same step as one kernel over all parameters (ADAMW, where the backend has it): the
-   * global norm, clipping and every update in one pass, the formulas term for term as above.
+   * The same step as one kernel over all parameters (ADAMW, where the backend has it and no
+   * parameter takes Muon steps): the global norm, clipping and every update in one pass, the
+   * formulas term for term as above.
    */
   private fusedStep(names: string[], grads: tf.Tensor[], lr: number): tf.Scalar {
     const t = this.stepsTaken;
     const { betas, eps, weight_decay: wd, grad_clip: maxNorm } = this.settings;
-    const decoupled = this.settings.name === 'adamw';
+    const decoupled = this.settings.name !== 'adam';
     const decayed = names.map((name) => wd > 0 && this.isDecayed(name));
     const inputs: tf.NamedTensorMap = {};
     names.forEach((name, i) => Object.assign(inputs, { [`p${i}`]: this.params[name], [`g${i}`]: grads[i], [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] }));
@@ -156,10 +188,14 @@ export class Optimizer {
 
   private moments(): Map<string, tf.Variable> {
     return new Map(
-      Object.keys(this.params).flatMap((name): [string, tf.Variable][] => [
-        [`m/${name}`, this.m[name]],
-        [`v/${name}`, this.v[name]],
-      ]),
+      Object.keys(this.params).flatMap((name): [string, tf.Variable][] =>
+        name in this.buffers
+          ? [[`muon/${name}`, this.buffers[name]]]
+          : [
+              [`m/${name}`, this.m[name]],
+              [`v/${name}`, this.v[name]],
+            ],
+      ),
     );
   }
 }

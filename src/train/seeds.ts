@@ -4,7 +4,10 @@ import { Rng } from '../util/rng.js';
  * Every random draw of a run is a pure function of the config seed and a counter, so a resumed
  * run replays exactly what the uninterrupted one would have drawn, without saving PRNG states:
  *   epochRng(seed, e)  shuffles and augments epoch e;
- *   stepSeed(seed, s)  seeds the dropout / drop-path masks of optimizer step s.
+ *   stepSeed(seed, s)  seeds the dropout / drop-path masks of optimizer step s;
+ *   flipRng(seed)      draws each image's first flip for data.flip_mode 'alternate' (every epoch
+ *                      starts it afresh, so the draws do not depend on the epoch);
+ *   whitenRng(seed)    samples the training images whose patches model.whiten_init whitens.
  * Streams are separated by a tag mixed into the seed.
  */
 export function epochRng(seed: number, epoch: number): Rng {
@@ -13,6 +16,14 @@ export function epochRng(seed: number, epoch: number): Rng {
 
 export function stepSeed(seed: number, step: number): number {
   return new Rng(mix(seed, 0x5eed, step)).seed();
+}
+
+export function flipRng(seed: number): Rng {
+  return new Rng(mix(seed, 0xf11b));
+}
+
+export function whitenRng(seed: number): Rng {
+  return new Rng(mix(seed, 0x3a17));
 }
 
 function mix(...parts: number[]): number {

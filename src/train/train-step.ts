@@ -11,8 +11,9 @@ export interface StepResult {
 }
 
 /**
- * One optimizer step: forward, loss, gradients, update. Everything it allocates is freed before
- * it returns (a test checks the tensor count stays flat over many steps).
+ * One optimizer step: forward, loss, gradients, update. Gradients are taken of the parameters the
+ * optimizer trains only (a frozen one is used, never differentiated). Everything it allocates is
+ * freed before it returns (a test checks the tensor count stays flat over many steps).
  */
 export async function trainStep(
   params: Params,
@@ -32,9 +33,9 @@ export async function trainStep(
     // and a prediction counts as correct when it is the label with the larger weight.
     correct = tf.keep(countCorrect(logits, tf.argMax(batch.targets, 1)));
     return crossEntropy(logits, batch.targets, 0);
-  }, Object.values(params));
+  }, Object.values(optimizer.params));
   // variableGrads keys gradients by tf.Variable.name; the optimizer wants our parameter names.
-  const named = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, grads[v.name]]));
+  const named = Object.fromEntries(Object.entries(optimizer.params).map(([name, v]) => [name, grads[v.name]]));
   const gradNorm = optimizer.step(named, opts.lr);
   tf.dispose(grads);
   const [lossValue, correctValue, normValue] = await Promise.all([loss.data(), correct.data(), gradNorm.data()]);

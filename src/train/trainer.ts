@@ -9,19 +9,21 @@ import type { Cifar10, Split } from '../data/cifar10.js';
 import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { type Params, decayRule, initParams } from '../model/family.js';
+import { type Params, decayRule, initParams, isCct } from '../model/family.js';
 import { explainSystemError } from '../system-error.js';
 import { VERSION } from '../version.js';
 import { plannedEpochs } from './budget.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Ema } from './ema.js';
+import { Lookahead } from './lookahead.js';
 import { evaluate } from './evaluate.js';
 import { MetricsCsv, type MetricsRow } from './metrics-csv.js';
 import { Optimizer } from './optimizer.js';
 import { type Schedule, createSchedule } from './schedule.js';
 import { type SavedAt, saveFailure } from './save-failure.js';
-import { epochRng, stepSeed } from './seeds.js';
+import { epochRng, flipRng, stepSeed } from './seeds.js';
 import { trainStep } from './train-step.js';
+import { frozenParams, whitenTokenizer } from './whiten-init.js';
 
 export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'interrupted';
 
@@ -81,6 +83,8 @@ class TrainingRun {
   private readonly optimizer: Optimizer;
   /** The weight average, when train.ema is on: evaluated and saved as the run's weights. */
   private readonly ema: Ema | null;
+  /** train.lookahead's slow weights, when on. */
+  private readonly lookahead: Lookahead | null;
   private schedule: Schedule;
   private readonly stopper: EarlyStopping;
   private state: TrainingState;
@@ -95,9 +99,14 @@ class TrainingRun {
     this.splits = { train, val: val ?? test, valName: val ? 'val' : 'test' };
     this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
     this.params = initParams(cfg.model, cfg.seed);
-    this.optimizer = new Optimizer(this.params, cfg.optimizer, decayRule(cfg.model));
+    // Computed, not loaded: a resumed run or init_from restores its weights below instead.
+    if (isCct(cfg.model) && !opts.resume && !opts.initWeights) whitenTokenizer(this.params, cfg.model, train, cfg.seed);
+    const frozen = frozenParams(cfg.model);
+    const trained = Object.fromEntries(Object.entries(this.params).filter(([name]) => !frozen.has(name)));
+    this.optimizer = new Optimizer(trained, cfg.optimizer, decayRule(cfg.model));
     if (!opts.resume && opts.initWeights) restoreVariables(this.params, opts.initWeights.arrays, opts.initWeights.source);
     this.ema = cfg.train.ema ? new Ema(this.params, cfg.train.ema.decay, cfg.train.ema.warmup) : null;
+    this.lookahead = cfg.train.lookahead ? new Lookahead(cfg.train.lookahead) : null;
     this.stopper = new EarlyStopping(cfg.early_stopping);
     // Checkpoints written before planned_epochs existed have none: their runs were not planned.
     this.state = { ...FRESH_STATE, ...opts.resume?.state };
@@ -135,6 +144,7 @@ class TrainingRun {
         return { reason: 'interrupted', message: `interrupted at epoch ${epoch}, step ${trained.interruptedAt}/${this.stepsPerEpoch}`, state: this.state };
       }
 
+      this.lookahead?.endEpoch(this.optimizer.params);
       const trainSeconds = (this.now() - epochStart) / 1000;
       const evaluation = await evaluate(this.ema?.params ?? this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size, cfg.train.eval_tta);
       const metrics = { val_loss: evaluation.loss, val_acc: evaluation.accuracy };
@@ -206,7 +216,7 @@ class TrainingRun {
     const batches = trainBatches(this.splits.train, {
       batchSize: cfg.train.batch_size,
       rng: epochRng(cfg.seed, epoch),
-      ...trainAugmentations(cfg.data, cfg.train.label_smoothing),
+      ...trainAugmentations(cfg.data, cfg.train.label_smoothing, { epoch, count: this.splits.train.count, flipRng: flipRng(cfg.seed) }),
     });
     let step = 0;
     // A resumed mid-epoch run regenerates the epoch's batches from the same seed and skips the
@@ -228,6 +238,7 @@ class TrainingRun {
         seed: stepSeed(cfg.seed, this.state.global_step),
       });
       tf.dispose(Object.values(tensors));
+      this.lookahead?.afterStep(this.optimizer.params, this.state.global_step + 1, this.epochs() * this.stepsPerEpoch, epoch);
       this.ema?.update(this.params, this.state.global_step + 1);
       if (!Number.isFinite(result.loss)) {
         throw new UserError(
@@ -286,10 +297,14 @@ class TrainingRun {
       restoreVariables(this.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
     }
     const moments = Object.fromEntries(
-      Object.entries(ckpt.optimizer).filter(([n]) => !n.startsWith(RAW_WEIGHTS)).map(([n, a]) => [n, tf.tensor(a.data, a.shape)]),
+      Object.entries(ckpt.optimizer)
+        .filter(([n]) => !n.startsWith(RAW_WEIGHTS) && !n.startsWith(SLOW_WEIGHTS))
+        .map(([n, a]) => [n, tf.tensor(a.data, a.shape)]),
     );
     this.optimizer.setState({ step: ckpt.state.optimizer_step, tensors: moments });
     tf.dispose(Object.values(moments));
+    const slow = Object.fromEntries(Object.entries(ckpt.optimizer).filter(([n]) => n.startsWith(SLOW_WEIGHTS)).map(([n, a]) => [n.slice(SLOW_WEIGHTS.length), a]));
+    this.lookahead?.restore(this.optimizer.params, Object.keys(slow).length > 0 ? slow : null, "the resumed checkpoint's optimizer.safetensors (la/)");
     this.schedule.setState(ckpt.state.schedule);
     this.stopper.setState(ckpt.state.early_stopping);
   }
@@ -302,6 +317,7 @@ class TrainingRun {
       optimizer: {
         ...(await snapshot(moments.tensors)),
         ...(this.ema ? await snapshot(Object.fromEntries(Object.entries(this.params).map(([n, w]) => [RAW_WEIGHTS + n, w]))) : {}),
+        ...(this.lookahead?.weights ? await snapshot(Object.fromEntries(Object.entries(this.lookahead.weights).map(([n, w]) => [SLOW_WEIGHTS + n, w]))) : {}),
       },
       state: { ...this.state, optimizer_step: moments.step },
       meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, compute: computeSetup(this.opts.backend), date: new Date().toISOString(), metrics },
@@ -328,12 +344,15 @@ class TrainingRun {
   dispose(): void {
     this.optimizer.dispose();
     this.ema?.dispose();
+    this.lookahead?.dispose();
     tf.dispose(Object.values(this.params));
   }
 }
 
 /** With EMA on, the raw training weights are saved with the optimizer state under this prefix. */
 const RAW_WEIGHTS = 'w/';
+/** With train.lookahead on (and started), its slow weights are saved there under this prefix. */
+const SLOW_WEIGHTS = 'la/';
 
 export const FRESH_STATE: TrainingState = {
   epoch: 0,
