@@ -27,6 +27,9 @@ const CASES: GemmCase[] = [
   { ...base, m: 27, n: 64, k: 9000, transposeA: true, seed: 15 }, // a first conv's weight gradient: 9 slices
   { ...base, m: 5, n: 3, k: 3000, bias: true, seed: 16 }, // slices and a bias
   { ...base, m: 64, n: 64, k: 64, batch: 5, transposeB: true, seed: 10 }, // small products, one per thread
+  { ...base, m: 65, n: 65, k: 32, batch: 3, transposeB: true, seed: 17 }, // a ViT's q·kᵀ: 64 columns and 1
+  { ...base, m: 65, n: 48, k: 65, batch: 2, seed: 18 }, // 3 whole vectors of 16
+  { ...base, m: 11, n: 33, k: 20, transposeA: true, seed: 19 }, // 2 vectors and 1 column
   { ...base, m: 13, n: 6, k: 8, batch: 4, broadcastA: true, seed: 11 }, // one matrix against many
   { ...base, m: 301, n: 67, k: 259, bias: true, seed: 12 }, // affine: bias epilogue
   { ...base, m: 5, n: 3, k: 0, bias: true, seed: 13 }, // empty k: every row is the bias

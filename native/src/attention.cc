@@ -19,13 +19,25 @@ struct Layout {
   size_t probsAt(size_t b, size_t h) const { return (b * s.heads + h) * s.n * s.n; }
 };
 
-// row ← softmax(scale · row).
-void scaledSoftmax(float* row, size_t n, float scale) {
-  float max = scale * row[0];
-  for (size_t j = 1; j < n; j++) max = scale * row[j] > max ? scale * row[j] : max;
-  for (size_t j = 0; j < n; j++) row[j] = expApprox(scale * row[j] - max);
-  const float inv = 1.0f / laneSum(n, [=](size_t j) { return row[j]; });
-  for (size_t j = 0; j < n; j++) row[j] *= inv;
+// Each row of the n × n block p ← softmax(scale · row).
+VIT_VECTOR_CLONES void scaledSoftmax(float* __restrict p, size_t n, float scale) {
+  for (size_t i = 0; i < n; i++) {
+    float* row = p + i * n;
+    const float max = laneMax(n, [=](size_t j) { return scale * row[j]; });
+    for (size_t j = 0; j < n; j++) row[j] = expApprox(scale * row[j] - max);
+    const float inv = 1.0f / laneSum(n, [=](size_t j) { return row[j]; });
+    for (size_t j = 0; j < n; j++) row[j] *= inv;
+  }
+}
+
+// dS ← scale · P ⊙ (dP − rowsum(dP ⊙ P)), row by row, dP given in dS.
+VIT_VECTOR_CLONES void softmaxGrad(float* __restrict dS, const float* __restrict p, size_t n, float scale) {
+  for (size_t i = 0; i < n; i++) {
+    const float* pr = p + i * n;
+    float* row = dS + i * n;
+    const float dot = laneSum(n, [=](size_t j) { return row[j] * pr[j]; });
+    for (size_t j = 0; j < n; j++) row[j] = scale * pr[j] * (row[j] - dot);
+  }
 }
 
 }  // namespace
@@ -43,7 +55,7 @@ void attention(const float* qkv, float* out, float* probs, AttentionShape s, flo
     const float* v = k + at.outRow();
     float* p = probs + at.probsAt(b, h);
     gemmSerial(n, n, d, Operand{q, at.qkvRow(), false}, Operand{k, at.qkvRow(), true}, p, n);
-    for (size_t i = 0; i < n; i++) scaledSoftmax(p + i * n, n, scale);
+    scaledSoftmax(p, n, scale);
     gemmSerial(n, d, n, Operand{p, n, false}, Operand{v, at.qkvRow(), false}, out + at.outAt(b, h), at.outRow());
   });
 }
@@ -68,12 +80,7 @@ void attentionGrad(const float* dOut, const float* qkv, const float* probs, floa
     const float* dO = dOut + at.outAt(b, h);
     gemmSerial(n, d, n, Operand{p, n, true}, Operand{dO, at.outRow(), false}, dv, ld);
     gemmSerial(n, n, d, Operand{dO, at.outRow(), false}, Operand{v, ld, true}, dS.data(), n);
-    for (size_t i = 0; i < n; i++) {
-      const float* pr = p + i * n;
-      float* row = dS.data() + i * n;
-      const float dot = laneSum(n, [=](size_t j) { return row[j] * pr[j]; });
-      for (size_t j = 0; j < n; j++) row[j] = scale * pr[j] * (row[j] - dot);
-    }
+    softmaxGrad(dS.data(), p, n, scale);
     gemmSerial(n, d, n, Operand{dS.data(), n, false}, Operand{k, ld, false}, dq, ld);
     gemmSerial(n, d, n, Operand{dS.data(), n, true}, Operand{q, ld, false}, dk, ld);
   });

@@ -70,25 +70,21 @@ void packA(const Operand& a, size_t row0, size_t rows, size_t p0, size_t kc, int
   }
 }
 
-// op(B)'s columns [col0, col0 + NR) over all k rows into one panel: k rows of NR values.
-void packBPanel(const Operand& b, size_t k, size_t n, size_t col0, int nr, float* out) {
-  const size_t valid = std::min<size_t>(nr, n - col0);
-  if (!b.transposed) {
-    for (size_t p = 0; p < k; p++) {
+// op(B)'s columns [col0, col0 + NR) over all k rows into one panel: k rows of NR values, zeros
+// past n. Written row by row (for a transposed B, reading down its rows: the cache lines read for
+// one row of the panel serve the next ones).
+void packBPanel(const Operand& b, size_t k, size_t n, size_t col0, size_t nr, float* out) {
+  const size_t valid = std::min(nr, n - col0);
+  for (size_t p = 0; p < k; p++) {
+    float* dst = out + p * nr;
+    if (!b.transposed) {
       const float* src = b.data + p * b.ld + col0;
-      float* dst = out + p * nr;
-      std::memcpy(dst, src, valid * sizeof(float));
-      std::memset(dst + valid, 0, (nr - valid) * sizeof(float));
+      for (size_t j = 0; j < valid; j++) dst[j] = src[j];
+    } else {
+      const float* src = b.data + col0 * b.ld + p;
+      for (size_t j = 0; j < valid; j++) dst[j] = src[j * b.ld];
     }
-  } else {
-    for (size_t j = 0; j < static_cast<size_t>(nr); j++) {
-      if (j < valid) {
-        const float* src = b.data + (col0 + j) * b.ld;
-        for (size_t p = 0; p < k; p++) out[p * nr + j] = src[p];
-      } else {
-        for (size_t p = 0; p < k; p++) out[p * nr + j] = 0;
-      }
-    }
+    for (size_t j = valid; j < nr; j++) dst[j] = 0;
   }
 }
 
@@ -109,47 +105,48 @@ TaskGrid taskGrid(size_t rowPanels, size_t colPanels, int mr, size_t threads) {
   return g;
 }
 
-// C's rows [row0, row0 + rows) × column panels [panel0, panel1) of the packed B.
-void computeBlock(const MicroKernelSpec& kernel, size_t n, size_t k, const Operand& a, const float* packedB, size_t row0, size_t rows,
+// Where the micro-kernel finds op(B)'s NR-wide panels: a panel of a B that is not transposed is
+// read in place (its rows are the panel's rows, `ld` apart) when it is a whole number of vectors
+// wide (the kernel then reads no column past it); the others are packed, zero-filled past n.
+struct PanelsOfB {
+  const Operand& b;
+  const float* packed;
+  size_t n, k, nr, lanes;
+  bool inPlace(size_t panel) const { return !b.transposed && std::min(nr, n - panel * nr) % lanes == 0; }
+  // Panel `panel` from row p0 on, and the distance between its rows.
+  const float* at(size_t panel, size_t p0, size_t& step) const {
+    step = inPlace(panel) ? b.ld : nr;
+    return inPlace(panel) ? b.data + p0 * b.ld + panel * nr : packed + panel * nr * k + p0 * nr;
+  }
+};
+
+// C's rows [row0, row0 + rows) × column panels [panel0, panel1). Each tile runs the kernel as
+// wide as its columns (a last panel narrower than NR takes fewer vectors, its last one masked);
+// full row panels read A in place, at its own strides (rows of A, or columns of a stored Aᵀ):
+// packing them cost more than it saved (13% of the CCT's products); only a last partial row
+// panel is packed, with zero rows.
+void computeBlock(const MicroKernelSpec& kernel, size_t n, size_t k, const Operand& a, const PanelsOfB& panels, size_t row0, size_t rows,
                   size_t panel0, size_t panel1, float* c, size_t ldc, const Epilogue& epilogue) {
-  thread_local Scratch aScratch, tileScratch;
-  const size_t mr = kernel.mr, nr = kernel.nr;
-  float* packedA = aScratch.get(((rows + mr - 1) / mr) * mr * kKc);
-  float* tile = tileScratch.get(mr * nr);
-  // Full row panels read A in place, at its own strides (rows of A, or columns of a stored Aᵀ):
-  // packing them cost more than it saved (13% of the CCT's products); only a last partial panel
-  // is packed, with zeros.
+  thread_local Scratch aScratch;
+  const size_t mr = kernel.mr, nr = kernel.nr();
+  const size_t fullRows = rows / mr * mr;
+  float* packedTail = aScratch.get(mr * kKc);
   for (size_t p0 = 0; p0 < k; p0 += kKc) {
     const size_t kc = std::min(kKc, k - p0);
     const bool first = p0 == 0;
     const bool loadC = !first || epilogue.accumulate;
-    if (rows % mr != 0) packA(a, row0 + rows / mr * mr, rows % mr, p0, kc, kernel.mr, packedA + (rows / mr) * mr * kc);
+    if (fullRows < rows) packA(a, row0 + fullRows, rows - fullRows, p0, kc, kernel.mr, packedTail);
     for (size_t panel = panel0; panel < panel1; panel++) {
-      const float* bPanel = packedB + panel * nr * k + p0 * nr;
+      size_t bStep;
+      const float* bPanel = panels.at(panel, p0, bStep);
       const size_t col0 = panel * nr, cols = std::min(nr, n - col0);
+      const MicroKernel run = kernel.forColumns(cols);
       const float* bias = first && epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr;
-      for (size_t q = 0; q < rows; q += mr) {
-        const size_t validRows = std::min(mr, rows - q);
-        const bool inPlace = validRows == mr;
-        const float* aPanel = inPlace ? (a.transposed ? a.data + p0 * a.ld + row0 + q : a.data + (row0 + q) * a.ld + p0) : packedA + (q / mr) * mr * kc;
-        const size_t aRow = inPlace ? (a.transposed ? 1 : a.ld) : 1, aStep = inPlace ? (a.transposed ? a.ld : 1) : mr;
-        float* out = c + (row0 + q) * ldc + col0;
-        if (validRows == mr && cols == nr) {
-          kernel.run(kc, aPanel, aRow, aStep, bPanel, out, ldc, bias, loadC);
-          continue;
-        }
-        // An edge tile: computed whole into `tile`, then the valid part merged with the same
-        // arithmetic the full kernel would do.
-        kernel.run(kc, aPanel, aRow, aStep, bPanel, tile, nr, nullptr, false);
-        for (size_t i = 0; i < validRows; i++) {
-          for (size_t j = 0; j < cols; j++) {
-            float x = tile[i * nr + j];
-            if (loadC) x = out[i * ldc + j] + x;
-            if (bias != nullptr) x = x + bias[j];
-            out[i * ldc + j] = x;
-          }
-        }
+      for (size_t q = 0; q < fullRows; q += mr) {
+        const float* aPanel = a.transposed ? a.data + p0 * a.ld + row0 + q : a.data + (row0 + q) * a.ld + p0;
+        run(kc, aPanel, a.transposed ? 1 : a.ld, a.transposed ? a.ld : 1, bPanel, bStep, c + (row0 + q) * ldc + col0, ldc, bias, loadC, mr, cols);
       }
+      if (fullRows < rows) run(kc, packedTail, 1, mr, bPanel, bStep, c + (row0 + fullRows) * ldc + col0, ldc, bias, loadC, rows - fullRows, cols);
     }
   }
 }
@@ -204,21 +201,24 @@ void builtinGemm(size_t m, size_t n, size_t k, const Operand& a, const Operand& 
   if (k == 0) return emptyProduct(m, n, c, ldc, epilogue);
   if (parallel && splitsK(m, n, k)) return splitKGemm(m, n, k, a, b, c, ldc, epilogue);
   const MicroKernelSpec& kernel = chosenKernel();
-  const size_t colPanels = (n + kernel.nr - 1) / kernel.nr, rowPanels = (m + kernel.mr - 1) / kernel.mr;
+  const size_t colPanels = (n + kernel.nr() - 1) / kernel.nr(), rowPanels = (m + kernel.mr - 1) / kernel.mr;
   thread_local Scratch bScratch;
-  float* packedB = bScratch.get(colPanels * kernel.nr * k);
+  const PanelsOfB panels{b, bScratch.get(colPanels * kernel.nr() * k), n, k, static_cast<size_t>(kernel.nr()), static_cast<size_t>(kernel.lanes)};
+  auto pack = [&](size_t panel) {
+    if (!panels.inPlace(panel)) packBPanel(b, k, n, panel * kernel.nr(), kernel.nr(), const_cast<float*>(panels.packed) + panel * kernel.nr() * k);
+  };
   if (!parallel) {
-    for (size_t panel = 0; panel < colPanels; panel++) packBPanel(b, k, n, panel * kernel.nr, kernel.nr, packedB + panel * kernel.nr * k);
-    return computeBlock(kernel, n, k, a, packedB, 0, m, 0, colPanels, c, ldc, epilogue);
+    for (size_t panel = 0; panel < colPanels; panel++) pack(panel);
+    return computeBlock(kernel, n, k, a, panels, 0, m, 0, colPanels, c, ldc, epilogue);
   }
-  forEachTask(colPanels, [&](size_t panel) { packBPanel(b, k, n, panel * kernel.nr, kernel.nr, packedB + panel * kernel.nr * k); });
+  forEachTask(colPanels, pack);
   const TaskGrid g = taskGrid(rowPanels, colPanels, kernel.mr, poolThreads());
   forEachTask(g.rowTasks * g.colTasks, [&](size_t task) {
     const size_t rowTask = task / g.colTasks, colTask = task % g.colTasks;
     const size_t row0 = rowTask * g.rowPanelsPerTask * kernel.mr;
     const size_t rows = std::min(g.rowPanelsPerTask * kernel.mr, m - row0);
     const size_t panel0 = colTask * g.colPanelsPerTask;
-    computeBlock(kernel, n, k, a, packedB, row0, rows, panel0, std::min(colPanels, panel0 + g.colPanelsPerTask), c, ldc, epilogue);
+    computeBlock(kernel, n, k, a, panels, row0, rows, panel0, std::min(colPanels, panel0 + g.colPanelsPerTask), c, ldc, epilogue);
   });
 }
 
@@ -236,7 +236,7 @@ void gemmSerial(size_t m, size_t n, size_t k, Operand a, Operand b, float* c, si
 std::string gemmDescription() {
   if (const SystemBlas* blas = activeSystemBlas()) return blas->description();
   const MicroKernelSpec& kernel = chosenKernel();
-  return std::string("vit ") + kernel.name + " " + std::to_string(kernel.mr) + "x" + std::to_string(kernel.nr);
+  return std::string("vit ") + kernel.name + " " + std::to_string(kernel.mr) + "x" + std::to_string(kernel.nr());
 }
 
 std::string gemmFallbackReason() { return systemBlasFailure(); }

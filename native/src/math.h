@@ -66,4 +66,21 @@ inline float laneSum(size_t n, Term term) {
   return lanes[0];
 }
 
+// max over term(j), j in [0, n ≥ 1), with 16 running maxima like laneSum's sums (a maximum is
+// exact, so this is only for speed: the compiler does not vectorize a plain loop's max).
+template <typename Term>
+inline float laneMax(size_t n, Term term) {
+  float lanes[kLanes];
+  for (int l = 0; l < kLanes; l++) lanes[l] = term(0);
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; l++) lanes[l] = term(j + l) > lanes[l] ? term(j + l) : lanes[l];
+  }
+  for (int l = 0; j < n; j++, l++) lanes[l] = term(j) > lanes[l] ? term(j) : lanes[l];
+  for (int width = kLanes / 2; width >= 1; width /= 2) {
+    for (int l = 0; l < width; l++) lanes[l] = lanes[l + width] > lanes[l] ? lanes[l + width] : lanes[l];
+  }
+  return lanes[0];
+}
+
 }  // namespace vit

@@ -8,6 +8,7 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 namespace vit {
 
@@ -22,7 +23,8 @@ template <typename F>
 void forEachTask(size_t tasks, F&& f) {
   if (tasks == 0) return;
   if (tasks == 1) return f(size_t{0});
-  runTasks(tasks, [](void* c, size_t t) { (*static_cast<F*>(c))(t); }, &f);
+  using Fn = std::remove_reference_t<F>;
+  runTasks(tasks, [](void* c, size_t t) { (*static_cast<Fn*>(c))(t); }, const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 // At most this many slices per call: enough for balance on any core count, few enough that the

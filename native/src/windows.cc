@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "math.h"
 #include "parallel.h"
 
 namespace vit {
@@ -40,9 +41,9 @@ void im2col(const float* x, float* out, const WindowShape& s) {
 }
 
 // Images are independent, so each slice accumulates whole images, in window order.
-void im2colGrad(const float* dy, float* dx, const WindowShape& s) {
+VIT_VECTOR_CLONES void im2colGradImages(const float* dy, float* dx, const WindowShape& s, size_t begin, size_t end) {
   const size_t c = s.channels;
-  parallelFor(s.batch, 1, [&](size_t begin, size_t end) {
+  {
     for (size_t b = begin; b < end; b++) {
       std::memset(dx + b * imageSize(s), 0, imageSize(s) * sizeof(float));
       const float* src = dy + b * s.outH * s.outW * s.kh * s.kw * c;
@@ -60,13 +61,17 @@ void im2colGrad(const float* dy, float* dx, const WindowShape& s) {
         }
       }
     }
-  });
+  }
+}
+
+void im2colGrad(const float* dy, float* dx, const WindowShape& s) {
+  parallelFor(s.batch, 1, [&](size_t begin, size_t end) { im2colGradImages(dy, dx, s, begin, end); });
 }
 
 // y = the maximum of each window (padding never is), per image on all threads.
-void maxPool(const float* x, float* y, const WindowShape& s) {
+VIT_VECTOR_CLONES void maxPoolRows(const float* x, float* y, const WindowShape& s, size_t begin, size_t end) {
   const size_t c = s.channels;
-  parallelFor(s.batch * s.outH, 4, [&](size_t begin, size_t end) {
+  {
     for (size_t r = begin; r < end; r++) {
       const size_t b = r / s.outH, oy = r % s.outH;
       for (size_t ox = 0; ox < s.outW; ox++) {
@@ -88,7 +93,11 @@ void maxPool(const float* x, float* y, const WindowShape& s) {
         if (first) std::fill(out, out + c, -std::numeric_limits<float>::infinity());  // a window of padding only
       }
     }
-  });
+  }
+}
+
+void maxPool(const float* x, float* y, const WindowShape& s) {
+  parallelFor(s.batch * s.outH, 4, [&](size_t begin, size_t end) { maxPoolRows(x, y, s, begin, end); });
 }
 
 // (`omp simd` marks loops over channels whose iterations are independent, no reductions: their
@@ -97,9 +106,9 @@ void maxPool(const float* x, float* y, const WindowShape& s) {
 // the tie rule matter. Comparing with y instead of tracking an argmax keeps every loop over
 // channels branch-free and vectorized: `rest` holds the gradient not yet given, zeroed once
 // given. Padding is never the maximum.
-void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s) {
+VIT_VECTOR_CLONES void maxPoolGradImages(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s, size_t begin, size_t end) {
   const size_t c = s.channels;
-  parallelFor(s.batch, 1, [&](size_t begin, size_t end) {
+  {
     std::vector<float> restBuffer(c);
     float* rest = restBuffer.data();
     for (size_t b = begin; b < end; b++) {
@@ -128,7 +137,11 @@ void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, con
         }
       }
     }
-  });
+  }
+}
+
+void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s) {
+  parallelFor(s.batch, 1, [&](size_t begin, size_t end) { maxPoolGradImages(dy, x, y, dx, s, begin, end); });
 }
 
 }  // namespace vit

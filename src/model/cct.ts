@@ -18,8 +18,9 @@ export function cctForward(params: Params, cfg: CctConfig, images: tf.Tensor4D, 
   return tf.tidy(() => {
     const x = encode(params, cfg, images, seededDropout(opts));
     const weights = poolingWeights(params, x);
-    // Σₙ wₙ · xₙ: the attention-weighted mean of the tokens, [b, dim].
-    const pooled = tf.sum(tf.mul(rearrange(weights, 'b n -> b n 1'), x), 1);
+    // Σₙ wₙ · xₙ: the attention-weighted mean of the tokens, [b, dim], as one product per sample
+    // (w as a row times the tokens), whose gradients are products too, not wasm's slow Sum.
+    const pooled = rearrange(tf.matMul(rearrange(weights, 'b n -> b 1 n'), x), 'b 1 d -> b d');
     return linear(pooled, param(params, 'head.weight'), param(params, 'head.bias')) as tf.Tensor2D;
   });
 }
