@@ -6,6 +6,7 @@
         "src/addon.cc",
         "src/attention.cc",
         "src/blas.cc",
+        "src/copy.cc",
         "src/elementwise.cc",
         "src/gemm.cc",
         "src/gemm_kernels.cc",

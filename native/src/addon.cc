@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 3;
+constexpr int kAbi = 4;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -171,6 +171,22 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// slice(heap, x, out, elementBytes, geometry): geometry is a Float64Array [rank, shape…, begin…, size…].
+napi_value Slice(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok(5, "slice")) return nullptr;
+  const std::vector<double> g = a.doubles(4);
+  const size_t rank = g.empty() ? 0 : static_cast<size_t>(g[0]);
+  if (rank == 0 || rank > 8 || g.size() != 1 + 3 * rank) {
+    napi_throw_range_error(env, nullptr, "slice: expected [rank ≤ 8, shape, begin, size]");
+    return nullptr;
+  }
+  size_t dims[24];
+  for (size_t i = 0; i < 3 * rank; i++) dims[i] = static_cast<size_t>(g[1 + i]);
+  sliceCopy(a.floats(1), a.floats(2), a.size(3), rank, dims, dims + rank, dims + 2 * rank);
+  return nullptr;
+}
+
 napi_value String(napi_env env, const std::string& s) {
   napi_value value;
   napi_create_string_utf8(env, s.c_str(), s.size(), &value);
@@ -222,6 +238,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "maxPool", MaxPool);
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
   exportFunction(env, exports, "adamw", AdamW);
+  exportFunction(env, exports, "slice", Slice);
   return exports;
 }
 

@@ -50,6 +50,9 @@ void maxPool(const float* x, float* y, const WindowShape& s);
 // whose value equals the pooled output y.
 void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s);
 
+// out = x[begin : begin + size] along every axis (rank ≤ 8), for elements of any byte size.
+void sliceCopy(const void* x, void* out, size_t elementBytes, size_t rank, const size_t* shape, const size_t* begin, const size_t* size);
+
 // AdamW (and Adam with L2 decay) over every parameter in one call, after clipping all gradients
 // together by their global norm. Per tensor: g ← g · clip (+ l2 · p); m' = β1·m + (1 − β1)·g;
 // v' = β2·v + (1 − β2)·g²; p' = p · keep − stepSize · m' / (√v' · invSqrtBias2 + eps).

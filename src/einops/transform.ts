@@ -54,6 +54,20 @@ function applyStep(x: tf.Tensor, step: Step): tf.Tensor {
     case 'transpose':
       return tf.transpose(x, step.perm);
     case 'broadcast':
-      return tf.broadcastTo(x, step.shape);
+      return broadcast(x, step.shape);
   }
+}
+
+/**
+ * tf.broadcastTo (x has the rank of `shape`, 1 on the repeated axes) with its gradient as one Sum
+ * over the repeated axes: tfjs differentiates it as a Tile, a Slice and an Add per repetition
+ * (256 kernels to repeat a cls token over a batch of 128).
+ */
+function broadcast(x: tf.Tensor, shape: number[]): tf.Tensor {
+  const repeated = shape.flatMap((length, axis) => (x.shape[axis] === 1 && length !== 1 ? [axis] : []));
+  const value = tf.customGrad((input) => ({
+    value: tf.broadcastTo(input as tf.Tensor, shape),
+    gradFunc: (dy) => tf.sum(dy, repeated, true),
+  }));
+  return value(x);
 }
