@@ -4,18 +4,19 @@
 # machine load; the summary gives medians, the median of the per-round ratios ours/PyTorch, and
 # their min/max, for training and inference, with peak RSS.
 #
-# Usage: bench/compare.sh [CONFIG...]   (default: configs/bench-small.json and the default config)
+# Usage: bench/compare.sh [CONFIG...]   (default: configs/bench-small.json, the default config
+#        (ViT-Lite-7/4) and configs/cpu-1h.json (the main job's CCT-2/3x2))
 #   ROUNDS=N          rounds per config (default 3)
 #   STEPS=N           timed steps per run (default 10), after 2 warm-up steps
 #   TORCH_OMP_DEFAULT=1  also run PyTorch with libgomp's default (busy-waiting) OpenMP; the ratio
 #                     is then against the faster of the two PyTorch medians
 #   VIT_BENCH_FLAGS   extra flags for vit bench
 #   TORCH_BLAS_AS_INSTALLED=1  leave PyTorch's OpenBLAS to pick its own kernels (see below)
-# PyTorch always runs with OMP_WAIT_POLICY=PASSIVE (faster on 2 cores), and with the OpenBLAS
-# kernel set our addon uses (OPENBLAS_CORETYPE): OpenBLAS 0.3.21 does not recognise recent CPUs
-# and falls back to SSE3 kernels ~3x slower, which our addon avoids; giving PyTorch the same
-# kernels compares the frameworks, not that detection. Needs Debian's
-# python3-torch at /usr/bin/python3 and libopenblas0-pthread (see docs/performance.md).
+# PyTorch always runs with OMP_WAIT_POLICY=PASSIVE (faster on 2 cores), and with OpenBLAS's best
+# kernel set for this CPU (OPENBLAS_CORETYPE=SkylakeX with AVX-512, Haswell with AVX2, whatever
+# the environment says): OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to SSE3
+# kernels ~3x slower; vit's own GEMM picks AVX-512 or AVX2 by itself. Needs Debian's
+# python3-torch at /usr/bin/python3 and libopenblas0-pthread (`npm run setup -- --tests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${ROUNDS:-3}"
@@ -26,7 +27,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ $# -eq 0 ]; then
   echo '{}' > "$work/default.json"
-  set -- configs/bench-small.json "$work/default.json"
+  set -- configs/bench-small.json "$work/default.json" configs/cpu-1h.json
 fi
 for config in "$@"; do [ -f "$config" ] || { echo "compare.sh: no config file $config" >&2; exit 2; }; done
 
@@ -42,10 +43,13 @@ run() {
   echo "  $name: $(node -e 'const r = JSON.parse(process.argv[1]); console.log(`train ${r.train_images_per_second.toFixed(1)} img/s, inference ${r.infer_images_per_second.toFixed(1)} img/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`)' "$line")" >&2
 }
 ours() { run ours "$1" node --import tsx src/cli.ts bench --config "$1" --backend wasm --json "${steps[@]}" ${VIT_BENCH_FLAGS:-}; }
-# The kernel set the addon chose (empty without the addon): PyTorch gets the same one.
+# OpenBLAS's best kernel set for this CPU, from its features.
 blas_core=""
 if [ "${TORCH_BLAS_AS_INSTALLED:-0}" != 1 ]; then
-  blas_core=$(node --import tsx -e "import('./src/backend/native-kernels.ts').then((m) => console.log(m.nativeKernelsAvailable().blasCore ?? ''))")
+  flags=$(grep -m1 '^flags' /proc/cpuinfo)
+  if [[ $flags == *avx512f* && $flags == *avx512bw* && $flags == *avx512dq* && $flags == *avx512vl* ]]; then blas_core=SkylakeX
+  elif [[ $flags == *avx2* && $flags == *fma* ]]; then blas_core=Haswell
+  fi
 fi
 echo "PyTorch's OpenBLAS kernels: ${blas_core:-as installed}" >&2
 blas_env=()

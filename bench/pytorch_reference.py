@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""The PyTorch peer of `vit bench`: the same ViT (lucidrains/vit-pytorch as kentaroy47 trains it on
-CIFAR-10), batch size and optimizer, read from the same config file, timed the same way, printed
-with the same JSON keys.
+"""The PyTorch peer of `vit bench`: the same model (for a ViT, lucidrains/vit-pytorch as kentaroy47
+trains it on CIFAR-10; for a CCT, SHI-Labs' module tree in bench/cct_reference.py), batch size and
+optimizer, read from the same config file, timed the same way, printed with the same JSON keys.
 
     /usr/bin/python3 bench/pytorch_reference.py --config configs/bench-small.json [--json]
 
@@ -99,6 +99,35 @@ def forward_flops(m):
     return 2 * (patches * patch_dim * dim + depth * (attention + 2 * tokens * dim * mlp) + dim * m['num_classes'])
 
 
+def cct_forward_flops(m):
+    """As cctForwardFlops in src/model/cct-params.ts: convolutions, blocks, sequence pooling, head."""
+    k, side, macs = m['conv_kernel'], m['image_size'], 0
+    channels = [3] + [m['conv_channels']] * (m['conv_layers'] - 1) + [m['dim']]
+    for cin, cout in zip(channels, channels[1:]):
+        conv_side = (side + 2 * m['conv_padding'] - k) // m['conv_stride'] + 1
+        macs += conv_side * conv_side * k * k * cin * cout
+        side = (conv_side + 2 * m['pool_padding'] - m['pool_kernel']) // m['pool_stride'] + 1
+    n, dim = side * side, m['dim']
+    attention = n * dim * 3 * dim + 2 * n * n * dim + n * dim * dim
+    macs += m['depth'] * (attention + 2 * n * dim * m['mlp_dim']) + n * dim + dim * m['num_classes']
+    return 2 * macs
+
+
+def build_model(m):
+    """The model of config `model`, and its forward FLOPs per image."""
+    if m.get('name') != 'cct':
+        return ViT(m), forward_flops(m)
+    sys.path.insert(0, str(REPO / 'bench'))
+    from cct_reference import CCT
+    model = CCT(img_size=m['image_size'], embedding_dim=m['dim'], n_conv_layers=m['conv_layers'], kernel_size=m['conv_kernel'],
+                stride=m['conv_stride'], padding=m['conv_padding'], pooling_kernel_size=m['pool_kernel'],
+                pooling_stride=m['pool_stride'], pooling_padding=m['pool_padding'], dropout=m['dropout'],
+                attention_dropout=m['attn_dropout'], stochastic_depth=m['drop_path'], num_layers=m['depth'],
+                num_heads=m['heads'], mlp_ratio=m['mlp_ratio'], num_classes=m['num_classes'],
+                positional_embedding=m['positional_embedding'])
+    return model, cct_forward_flops(m)
+
+
 def optimizer_for(model, o):
     # Weight decay on Linear weights only, as isDecayed in src/model/params.ts.
     decayed = [p for n, p in model.named_parameters() if n.endswith('weight') and p.dim() == 2]
@@ -132,7 +161,8 @@ def main():
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(cfg['seed'])
     device = torch.device(args.device)
-    model = ViT(m).to(device)
+    model, flops = build_model(m)
+    model = model.to(device)
     optimizer = optimizer_for(model, cfg['optimizer'])
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg['train']['label_smoothing'])
     x = torch.randn(batch, 3, m['image_size'], m['image_size'], device=device)
@@ -159,9 +189,9 @@ def main():
         infer()
     infer_ms = timed(args.steps, infer, sync)
 
-    flops = forward_flops(m)
     result = {
         'backend': f'pytorch-{torch.__version__}-{device.type}',
+        'gemm': 'torch CPU BLAS (' + torch.__config__.show().split('BLAS_INFO=')[-1].split(',')[0] + ')' if device.type == 'cpu' else 'cuBLAS',
         'threads': torch.get_num_threads(),
         'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'default'),
         'batch': batch,
