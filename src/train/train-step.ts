@@ -3,6 +3,9 @@ import type { ModelConfig } from '../config/schema.js';
 import { type Params, modelForward } from '../model/family.js';
 import { countCorrect, crossEntropy } from './loss.js';
 import type { Optimizer } from './optimizer.js';
+import { freeBackwardMemoryEarly } from './backward-memory.js';
+
+freeBackwardMemoryEarly();
 
 export interface StepResult {
   loss: number;
