@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 4;
+constexpr int kAbi = 5;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -150,24 +150,26 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// adamw(heap, table, beta1, beta2, stepSize, invSqrtBias2, eps, maxNorm, normOut): `table` is a
-// Float64Array of 10 numbers per parameter: param, grad, m, v, paramOut, mOut, vOut (byte
-// offsets), size, keep, l2. Writes the global norm (float32) at normOut.
-napi_value AdamW(napi_env env, napi_callback_info info) {
+// optimizerStep(heap, table, beta1, beta2, stepSize, invSqrtBias2, eps, maxNorm, momentum,
+// nesterov, nsSteps, normOut): `table` is a Float64Array of 13 numbers per parameter: param,
+// grad, m, v, paramOut, mOut, vOut (byte offsets), size, keep, l2, muon (0/1), rows, stepScale.
+// Writes the global norm (float32) at normOut.
+napi_value OptimizerStep(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  if (!a.ok(9, "adamw")) return nullptr;
+  if (!a.ok(12, "optimizerStep")) return nullptr;
   const std::vector<double> table = a.doubles(1);
-  std::vector<AdamTensor> tensors(table.size() / 10);
+  std::vector<OptimizerTensor> tensors(table.size() / 13);
   uint8_t* heap = a.heap();
   auto at = [&](double offset) { return reinterpret_cast<float*>(heap + static_cast<size_t>(offset)); };
   for (size_t i = 0; i < tensors.size(); i++) {
-    const double* row = table.data() + 10 * i;
+    const double* row = table.data() + 13 * i;
     tensors[i] = {at(row[0]), at(row[1]), at(row[2]), at(row[3]), at(row[4]), at(row[5]), at(row[6]), static_cast<size_t>(row[7]),
-                  static_cast<float>(row[8]), static_cast<float>(row[9])};
+                  static_cast<float>(row[8]), static_cast<float>(row[9]), row[10] != 0, static_cast<size_t>(row[11]), static_cast<float>(row[12])};
   }
-  const AdamSettings settings{static_cast<float>(a.number(2)), static_cast<float>(a.number(3)), static_cast<float>(a.number(4)),
-                              static_cast<float>(a.number(5)), static_cast<float>(a.number(6)), static_cast<float>(a.number(7))};
-  *a.floats(8) = adamw(tensors.data(), tensors.size(), settings);
+  const OptimizerSettings settings{static_cast<float>(a.number(2)), static_cast<float>(a.number(3)), static_cast<float>(a.number(4)),
+                                   static_cast<float>(a.number(5)), static_cast<float>(a.number(6)), static_cast<float>(a.number(7)),
+                                   static_cast<float>(a.number(8)), a.flag(9), static_cast<int>(a.number(10))};
+  *a.floats(11) = optimizerStep(tensors.data(), tensors.size(), settings);
   return nullptr;
 }
 
@@ -237,7 +239,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
   exportFunction(env, exports, "maxPool", MaxPool);
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
-  exportFunction(env, exports, "adamw", AdamW);
+  exportFunction(env, exports, "optimizerStep", OptimizerStep);
   exportFunction(env, exports, "slice", Slice);
   return exports;
 }

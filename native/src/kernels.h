@@ -53,21 +53,31 @@ void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, con
 // out = x[begin : begin + size] along every axis (rank ≤ 8), for elements of any byte size.
 void sliceCopy(const void* x, void* out, size_t elementBytes, size_t rank, const size_t* shape, const size_t* begin, const size_t* size);
 
-// AdamW (and Adam with L2 decay) over every parameter in one call, after clipping all gradients
-// together by their global norm. Per tensor: g ← g · clip (+ l2 · p); m' = β1·m + (1 − β1)·g;
+// One optimizer step over every parameter in one call, after clipping all gradients together by
+// their global norm (clip = min(maxNorm / (norm + 1e-6), 1), or 1 without clipping).
+// AdamW (and Adam with L2 decay), per tensor: g ← g · clip (+ l2 · p); m' = β1·m + (1 − β1)·g;
 // v' = β2·v + (1 − β2)·g²; p' = p · keep − stepSize · m' / (√v' · invSqrtBias2 + eps).
-struct AdamTensor {
+// Muon (`muon`, a [rows × size/rows] matrix; m is its momentum buffer, v unused): buffer' =
+// μ·buffer + (1 − μ)·g·clip; the direction (Nesterov: (1 − μ)·g·clip + μ·buffer') orthogonalized
+// by nsSteps Newton–Schulz iterations; p' = p · keep − stepScale · that.
+struct OptimizerTensor {
   const float *param, *grad, *m, *v;
   float *paramOut, *mOut, *vOut;
   size_t size;
   float keep;  // 1 − lr · weight decay for decoupled decay, else 1
   float l2;    // weight decay added to the gradient (Adam's L2 form), else 0
+  bool muon;
+  size_t rows;      // Muon: the matrix's rows
+  float stepScale;  // Muon: its learning rate × √max(1, columns / rows)
 };
-struct AdamSettings {
+struct OptimizerSettings {
   float beta1, beta2, stepSize, invSqrtBias2, eps;
   float maxNorm;  // clip to this global norm; 0: no clipping
+  float momentum;
+  bool nesterov;
+  int nsSteps;
 };
 // Returns the gradients' global norm before clipping.
-float adamw(const AdamTensor* tensors, size_t count, const AdamSettings& settings);
+float optimizerStep(const OptimizerTensor* tensors, size_t count, const OptimizerSettings& settings);
 
 }  // namespace vit

@@ -1,6 +1,7 @@
 #include <cmath>
 #include <vector>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "math.h"
 #include "parallel.h"
@@ -15,7 +16,7 @@ struct Chunk {
   size_t tensor, begin, end;
 };
 
-std::vector<Chunk> chunksOf(const AdamTensor* tensors, size_t count) {
+std::vector<Chunk> chunksOf(const OptimizerTensor* tensors, size_t count) {
   std::vector<Chunk> chunks;
   for (size_t t = 0; t < count; t++) {
     for (size_t begin = 0; begin < tensors[t].size; begin += kElementsPerChunk) {
@@ -25,7 +26,7 @@ std::vector<Chunk> chunksOf(const AdamTensor* tensors, size_t count) {
   return chunks;
 }
 
-VIT_VECTOR_CLONES void adamRange(const AdamTensor& t, const AdamSettings& s, float scale, size_t begin, size_t end) {
+VIT_VECTOR_CLONES void adamRange(const OptimizerTensor& t, const OptimizerSettings& s, float scale, size_t begin, size_t end) {
   const float* __restrict param = t.param;
   const float* __restrict grad = t.grad;
   const float* __restrict m0 = t.m;
@@ -44,12 +45,64 @@ VIT_VECTOR_CLONES void adamRange(const AdamTensor& t, const AdamSettings& s, flo
   }
 }
 
+// Muon's momentum, into mOut (the buffer), and the direction to orthogonalize, into `direction`.
+VIT_VECTOR_CLONES void muonMomentum(const OptimizerTensor& t, const OptimizerSettings& s, float scale, float* __restrict direction) {
+  const float* __restrict grad = t.grad;
+  const float* __restrict buffer = t.m;
+  float* __restrict next = t.mOut;
+  const float keepOld = s.momentum, takeNew = 1.0f - s.momentum;
+  for (size_t j = 0; j < t.size; j++) {
+    const float g = grad[j] * scale;
+    next[j] = buffer[j] * keepOld + g * takeNew;
+    direction[j] = s.nesterov ? g * takeNew + next[j] * keepOld : next[j];
+  }
+}
+
+// The quintic Newton–Schulz iteration of src/train/muon.ts (its coefficients and reasoning), on
+// x [rows × cols], rows ≤ cols, in place: X ← aX + (bA + cA²)X with A = XXᵀ, after X ← X / ‖X‖.
+void orthogonalize(float* x, size_t rows, size_t cols, int steps) {
+  constexpr float kA = 3.4445f, kB = -4.7750f, kC = 2.0315f;
+  std::vector<float> a(rows * rows), aa(rows * rows), bx(rows * cols);
+  const float norm = std::sqrt(laneSum(rows * cols, [=](size_t j) { return x[j] * x[j]; }));
+  const float inv = 1.0f / (norm + 1e-7f);
+  for (size_t j = 0; j < rows * cols; j++) x[j] *= inv;
+  for (int step = 0; step < steps; step++) {
+    gemm(rows, rows, cols, Operand{x, cols, false}, Operand{x, cols, true}, a.data(), rows);
+    gemm(rows, rows, rows, Operand{a.data(), rows, false}, Operand{a.data(), rows, false}, aa.data(), rows);
+    for (size_t j = 0; j < rows * rows; j++) a[j] = a[j] * kB + aa[j] * kC;
+    gemm(rows, cols, rows, Operand{a.data(), rows, false}, Operand{x, cols, false}, bx.data(), cols);
+    for (size_t j = 0; j < rows * cols; j++) x[j] = x[j] * kA + bx[j];
+  }
+}
+
+// One Muon parameter: momentum, the orthogonalized direction (on the wide orientation, as the
+// reference: its transpose when it has more rows than columns), p ← p·keep − stepScale·update.
+void muonStep(const OptimizerTensor& t, const OptimizerSettings& s, float scale) {
+  const size_t rows = t.rows, cols = t.size / t.rows;
+  std::vector<float> direction(t.size), wide(t.size);
+  muonMomentum(t, s, scale, direction.data());
+  const bool tall = rows > cols;
+  if (tall) {
+    for (size_t i = 0; i < rows; i++)
+      for (size_t j = 0; j < cols; j++) wide[j * rows + i] = direction[i * cols + j];
+  } else {
+    wide = direction;
+  }
+  orthogonalize(wide.data(), tall ? cols : rows, tall ? rows : cols, s.nsSteps);
+  for (size_t i = 0; i < rows; i++) {
+    for (size_t j = 0; j < cols; j++) {
+      const float update = tall ? wide[j * rows + i] : wide[i * cols + j];
+      t.paramOut[i * cols + j] = t.param[i * cols + j] * t.keep - update * t.stepScale;
+    }
+  }
+}
+
 }  // namespace
 
 // The global norm's square is a sum of per-chunk sums of squares (each in fixed lanes) added in
-// chunk order, so it depends on the shapes alone, not on the threads. The update then follows
-// tfjs's formulation term for term (src/train/optimizer.ts).
-float adamw(const AdamTensor* tensors, size_t count, const AdamSettings& s) {
+// chunk order, so it depends on the shapes alone, not on the threads. The updates then follow
+// the tfjs formulation term for term (src/train/optimizer.ts, muon.ts).
+float optimizerStep(const OptimizerTensor* tensors, size_t count, const OptimizerSettings& s) {
   const std::vector<Chunk> chunks = chunksOf(tensors, count);
   std::vector<float> squares(chunks.size());
   forEachTask(chunks.size(), [&](size_t i) {
@@ -61,7 +114,14 @@ float adamw(const AdamTensor* tensors, size_t count, const AdamSettings& s) {
   for (const float x : squares) total += x;
   const float norm = std::sqrt(total);
   const float scale = s.maxNorm > 0 ? std::min(s.maxNorm / (norm + 1e-6f), 1.0f) : 1.0f;
-  forEachTask(chunks.size(), [&](size_t i) { adamRange(tensors[chunks[i].tensor], s, scale, chunks[i].begin, chunks[i].end); });
+  forEachTask(chunks.size(), [&](size_t i) {
+    const OptimizerTensor& t = tensors[chunks[i].tensor];
+    if (!t.muon) adamRange(t, s, scale, chunks[i].begin, chunks[i].end);
+  });
+  // Muon's products run on all threads themselves: one parameter after the other.
+  for (size_t t = 0; t < count; t++) {
+    if (tensors[t].muon) muonStep(tensors[t], s, scale);
+  }
   return norm;
 }
 

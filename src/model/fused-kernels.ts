@@ -13,10 +13,12 @@
  *                    [b, outH, outW, (kernel kernel c)] (see src/model/conv.ts)
  *   IM2COL_GRAD:     `dy` (the windows' gradient), attrs as IM2COL plus `height`, `width` → dx
  *   AFFINE:          `x` [m, k], `weight` [k, n], `bias` [n] → x · weight + bias [m, n]
- *   ADAMW:           `p0`, `g0`, `m0`, `v0`, `p1`, … (parameters, gradients, moments), attrs
- *                    `beta1`, `beta2`, `stepSize`, `invSqrtBias2`, `eps`, `maxNorm` (0: no
- *                    clipping), per parameter `keep` and `l2` → [global norm, p′…, m′…, v′…]
- *                    (src/train/optimizer.ts has the formulas)
+ *   OPTIMIZER_STEP:  `p0`, `g0`, `m0`, `v0`, `p1`, … (parameters, gradients, Adam's moments or
+ *                    Muon's buffer as m and no v), attrs `beta1`, `beta2`, `stepSize`,
+ *                    `invSqrtBias2`, `eps`, `maxNorm` (0: no clipping), `momentum`,
+ *                    `nesterov`, `nsSteps`, per parameter `keep`, `l2`, `muon` (rows of its
+ *                    matrix, 0 for Adam) and `stepScale` → [global norm, p′…, m′…, v′ of the
+ *                    Adam parameters…] (src/train/optimizer.ts and muon.ts have the formulas)
  */
 export const GELU = 'VitGelu';
 export const GELU_GRAD = 'VitGeluGrad';
@@ -27,4 +29,4 @@ export const ATTENTION_GRAD = 'VitAttentionGrad';
 export const IM2COL = 'VitIm2col';
 export const IM2COL_GRAD = 'VitIm2colGrad';
 export const AFFINE = 'VitAffine';
-export const ADAMW = 'VitAdamW';
+export const OPTIMIZER_STEP = 'VitOptimizerStep';

@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { isHiddenMatrix } from '../model/family.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { hasKernel } from '../backend/kernel-traits.js';
-import { ADAMW } from '../model/fused-kernels.js';
+import { OPTIMIZER_STEP } from '../model/fused-kernels.js';
 import { muonUpdate } from './muon.js';
 
 /** Model parameters by name. */
@@ -77,7 +77,7 @@ export class Optimizer {
     const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon } = this.settings;
     const decoupled = this.settings.name !== 'adam';
     const muonLr = muon ? (muon.lr * lr) / this.settings.lr! : 0;
-    if (hasKernel(ADAMW) && Object.keys(this.buffers).length === 0) return this.fusedStep(names, rawGrads, lr);
+    if (hasKernel(OPTIMIZER_STEP)) return this.fusedStep(names, rawGrads, lr);
     return tf.tidy(() => {
       const norm = globalNorm(rawGrads);
       const clipped = maxNorm === null ? rawGrads : clipByGlobalNorm(rawGrads, norm, maxNorm);
@@ -116,17 +116,23 @@ export class Optimizer {
   }
 
   /**
-   * The same step as one kernel over all parameters (ADAMW, where the backend has it and no
-   * parameter takes Muon steps): the global norm, clipping and every update in one pass, the
-   * formulas term for term as above.
+   * The same step as one kernel over all parameters (OPTIMIZER_STEP, where the backend has it):
+   * the global norm, clipping, every AdamW update and every Muon update in one call, the
+   * formulas term for term as above and in muon.ts.
    */
   private fusedStep(names: string[], grads: tf.Tensor[], lr: number): tf.Scalar {
     const t = this.stepsTaken;
-    const { betas, eps, weight_decay: wd, grad_clip: maxNorm } = this.settings;
+    const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon } = this.settings;
     const decoupled = this.settings.name !== 'adam';
-    const decayed = names.map((name) => wd > 0 && this.isDecayed(name));
+    const muonLr = muon ? (muon.lr * lr) / this.settings.lr! : 0;
+    const byMuon = names.map((name) => name in this.buffers);
     const inputs: tf.NamedTensorMap = {};
-    names.forEach((name, i) => Object.assign(inputs, { [`p${i}`]: this.params[name], [`g${i}`]: grads[i], [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] }));
+    names.forEach((name, i) => {
+      const moments = byMuon[i] ? { [`m${i}`]: this.buffers[name] } : { [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] };
+      Object.assign(inputs, { [`p${i}`]: this.params[name], [`g${i}`]: grads[i], ...moments });
+    });
+    // A Muon matrix is [inputs, outputs] (muon.ts): its rows are all but the last axis.
+    const rows = names.map((name, i) => (byMuon[i] ? this.params[name].size / this.params[name].shape.at(-1)! : 0));
     const attrs = {
       count: names.length,
       beta1: betas[0],
@@ -135,15 +141,24 @@ export class Optimizer {
       invSqrtBias2: 1 / Math.sqrt(1 - betas[1] ** t),
       eps,
       maxNorm: maxNorm ?? 0,
-      keep: decayed.map((d) => (d && decoupled ? 1 - lr * wd : 1)),
-      l2: decayed.map((d) => (d && !decoupled ? wd : 0)),
+      momentum: muon?.momentum ?? 0,
+      nesterov: muon?.nesterov ?? false,
+      nsSteps: muon?.ns_steps ?? 0,
+      keep: names.map((name, i) => {
+        if (byMuon[i]) return muon!.weight_decay > 0 && this.isDecayed(name) ? 1 - muonLr * muon!.weight_decay : 1;
+        return wd > 0 && this.isDecayed(name) && decoupled ? 1 - lr * wd : 1;
+      }),
+      l2: names.map((name, i) => (!byMuon[i] && wd > 0 && this.isDecayed(name) && !decoupled ? wd : 0)),
+      muon: rows,
+      stepScale: names.map((name, i) => (byMuon[i] ? muonLr * Math.sqrt(Math.max(1, this.params[name].shape.at(-1)! / rows[i])) : 0)),
     };
-    const [norm, ...updated] = tf.engine().runKernel(ADAMW, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    const [norm, ...updated] = tf.engine().runKernel(OPTIMIZER_STEP, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     const n = names.length;
+    let v = 2 * n;
     names.forEach((name, i) => {
       this.params[name].assign(updated[i]);
-      this.m[name].assign(updated[n + i]);
-      this.v[name].assign(updated[2 * n + i]);
+      (byMuon[i] ? this.buffers : this.m)[name].assign(updated[n + i]);
+      if (!byMuon[i]) this.v[name].assign(updated[v++]);
     });
     tf.dispose(updated);
     return norm as tf.Scalar;

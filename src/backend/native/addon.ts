@@ -24,7 +24,7 @@ export interface NativeAddon {
   maxPool(heap: ArrayBuffer, x: number, y: number, ...window: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, y: number, dx: number, ...window: number[]): void;
   slice(heap: ArrayBuffer, x: number, out: number, elementBytes: number, geometry: Float64Array): void;
-  adamw(heap: ArrayBuffer, table: Float64Array, beta1: number, beta2: number, stepSize: number, invSqrtBias2: number, eps: number, maxNorm: number, normOut: number): void;
+  optimizerStep(heap: ArrayBuffer, table: Float64Array, ...settingsAndNormOut: (number | boolean)[]): void;
 }
 
 /**
@@ -34,7 +34,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 4;
+const ABI = 5;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

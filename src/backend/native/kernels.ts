@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type NativeAddon, nativeStatus } from './addon.js';
-import { ADAMW, AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from '../../model/fused-kernels.js';
+import { AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD, OPTIMIZER_STEP } from '../../model/fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
@@ -46,7 +46,7 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
   registerWindows(addon);
   registerAffine(addon);
   registerAdd(addon);
-  registerAdamW(addon);
+  registerOptimizerStep(addon);
   registerSlices(addon);
   installed = { installed: true, reason: '' };
   return installed;
@@ -154,22 +154,26 @@ function registerSlices(native: NativeAddon): void {
   });
 }
 
-/** One call updates every parameter (see ADAMW in fused-kernels.ts): a dozen wasm ops per parameter before. */
-function registerAdamW(native: NativeAddon): void {
-  registerNative(ADAMW, (inputs, attrs, backend) => {
+/** One call updates every parameter (OPTIMIZER_STEP in fused-kernels.ts): a dozen wasm ops per parameter before. */
+function registerOptimizerStep(native: NativeAddon): void {
+  registerNative(OPTIMIZER_STEP, (inputs, attrs, backend) => {
     const count = attrs.count as number;
-    const [keep, l2] = [attrs.keep, attrs.l2] as number[][];
+    const [keep, l2, muonRows, stepScale] = [attrs.keep, attrs.l2, attrs.muon, attrs.stepScale] as number[][];
     const params = Array.from({ length: count }, (_, i) => inputs[`p${i}`]);
     const norm = backend.makeOutput([], 'float32');
-    const outputs = [params, params, params].map((group) => group.map((p) => backend.makeOutput(p.shape, 'float32')));
-    const table = new Float64Array(10 * count);
+    const [pOut, mOut] = [params.map((p) => backend.makeOutput(p.shape, 'float32')), params.map((p) => backend.makeOutput(p.shape, 'float32'))];
+    const vOut = params.map((p, i) => (muonRows[i] > 0 ? null : backend.makeOutput(p.shape, 'float32')));
+    const table = new Float64Array(13 * count);
     params.forEach((p, i) => {
-      const offsets = [p, inputs[`g${i}`], inputs[`m${i}`], inputs[`v${i}`], outputs[0][i], outputs[1][i], outputs[2][i]].map((t) => at(backend, t));
-      table.set([...offsets, tf.util.sizeFromShape(p.shape), keep[i], l2[i]], 10 * i);
+      const muon = muonRows[i] > 0;
+      const v = muon ? 0 : at(backend, inputs[`v${i}`]);
+      const vo = vOut[i] ? at(backend, vOut[i]!) : 0;
+      const offsets = [at(backend, p), at(backend, inputs[`g${i}`]), at(backend, inputs[`m${i}`]), v, at(backend, pOut[i]), at(backend, mOut[i]), vo];
+      table.set([...offsets, tf.util.sizeFromShape(p.shape), keep[i], l2[i], muon ? 1 : 0, muonRows[i], stepScale[i]], 13 * i);
     });
-    const settings = ['beta1', 'beta2', 'stepSize', 'invSqrtBias2', 'eps', 'maxNorm'].map((key) => attrs[key] as number);
-    native.adamw(heapOf(backend), table, ...(settings as [number, number, number, number, number, number]), at(backend, norm));
-    return [norm, ...outputs.flat()];
+    const settings = ['beta1', 'beta2', 'stepSize', 'invSqrtBias2', 'eps', 'maxNorm', 'momentum', 'nesterov', 'nsSteps'].map((key) => attrs[key] as number | boolean);
+    native.optimizerStep(heapOf(backend), table, ...settings, at(backend, norm));
+    return [norm, ...pOut, ...mOut, ...vOut.filter((t): t is tf.TensorInfo => t !== null)];
   });
 }
 
