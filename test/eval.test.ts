@@ -119,3 +119,9 @@ test("flip TTA: --tta overrides the run's train.eval_tta, and a run trained with
   assert.ok(Math.abs(result.accuracy - best.val_acc) < 1e-6);
   assert.ok(Math.abs(result.loss - best.val_loss) < 1e-5);
 });
+
+test("train.test_tta: vit eval tests with it by default while the run validated with eval_tta; --tta still overrides", async () => {
+  const run = await trainTiny('test-tta', await loadCifar10(join(dataDir, 'cifar-10-batches-bin')), { eval_tta: 'flip', test_tta: 'flip_translate' });
+  assert.equal(evalJson(join(run, 'best')).tta, 'flip_translate');
+  assert.equal(evalJson(join(run, 'best'), '--tta', 'none').tta, 'none');
+});

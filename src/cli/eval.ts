@@ -5,7 +5,7 @@ import { writeToString } from 'fast-csv';
 import { useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
-import { type BackendName, TTA_MODES, type Tta } from '../config/schema.js';
+import { type BackendName, TTA_MODES, type Tta, testTta } from '../config/schema.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { selectSplits } from '../data/splits.js';
@@ -39,7 +39,7 @@ export function evalCommand(): Command {
     .option('--json', 'print one JSON object (accuracy, loss, per_class, confusion) instead of tables')
     .option('--predictions <file.csv>', 'write index,label,prediction for every test image')
     .option('--plot <file>', 'draw the confusion matrix as a labelled heatmap with per-class accuracy (.png or .svg)')
-    .addOption(new Option('--tta <mode>', "test-time augmentation (default: the run's train.eval_tta)").choices(TTA_MODES))
+    .addOption(new Option('--tta <mode>', "test-time augmentation (default: the run's train.test_tta, else its train.eval_tta)").choices(TTA_MODES))
     .option('--full-test', "evaluate all test images even if the run's config limited them (data.limit_test)")
     .action(runAction(runEval));
 }
@@ -56,7 +56,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
     const { test } = selectSplits(data, { ...cfg.data, limit_test: flags.fullTest ? null : cfg.data.limit_test, val_split: 0 });
     const params = initParams(cfg.model, cfg.seed);
     restoreVariables(params, ckpt.weights, `${flags.checkpoint}/weights.safetensors`);
-    const tta = flags.tta ?? cfg.train.eval_tta;
+    const tta = flags.tta ?? testTta(cfg.train);
     const result = await evaluate(params, cfg.model, test, cfg.train.eval_batch_size, tta);
     tf.dispose(Object.values(params));
 

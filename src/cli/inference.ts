@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActiveBackend, useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
-import type { BackendName, ModelConfig, Tta } from '../config/schema.js';
+import { type BackendName, type ModelConfig, type Tta, testTta } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
 import { IMAGE_BYTES, IMAGE_SIZE, type Split, classNames } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
@@ -13,7 +13,7 @@ import { type RgbImage, readImageRgb } from '../viz/image-io.js';
 export interface InferenceModel {
   cfg: ModelConfig;
   params: Params;
-  /** The run's train.eval_tta, so that predictions match what `vit eval` measured. */
+  /** The run's test TTA (train.test_tta, else eval_tta), so that predictions match what `vit eval` measures. */
   tta: Tta;
   classes: string[];
   backend: ActiveBackend;
@@ -33,7 +33,7 @@ export async function loadInferenceModel(checkpoint: string, backendFlag?: Backe
   return {
     cfg,
     params,
-    tta: ckpt.config.train.eval_tta,
+    tta: testTta(ckpt.config.train),
     classes,
     backend,
     dispose() {

@@ -250,6 +250,12 @@ const TrainSchema = z.strictObject({
    * mirror: 6 views weighted 1/4, 1/4 and 1/8 each, at six times the cost (see model/tta.ts).
    */
   eval_tta: z.enum(TTA_MODES).default('none'),
+  /**
+   * The test-time augmentation of the final test (`vit eval`, `vit predict`) when it differs from
+   * the per-epoch validation's (null: eval_tta). A run can validate every epoch with 'flip' and be
+   * tested once with the 3× costlier 'flip_translate'; `best/` is chosen with eval_tta either way.
+   */
+  test_tta: z.enum(TTA_MODES).nullable().default(null),
   label_smoothing: z.number().min(0).lt(1).default(0),
   /** End training cleanly (final eval + checkpoint) after this many minutes (null: no limit). */
   max_minutes: z.number().positive().nullable().default(null),
@@ -337,4 +343,9 @@ export type ScheduleConfig = Config['schedule'];
 export type EarlyStoppingConfig = Config['early_stopping'];
 export type TrainConfig = Config['train'];
 export type Tta = TrainConfig['eval_tta'];
+
+/** The TTA of the final test of a run: train.test_tta, else train.eval_tta. */
+export function testTta(train: Pick<TrainConfig, 'eval_tta' | 'test_tta'>): Tta {
+  return train.test_tta ?? train.eval_tta;
+}
 export type BackendName = (typeof BACKENDS)[number];
