@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
-import { vit } from './helpers/cli.js';
+import { vit, vitInterrupted } from './helpers/cli.js';
 import { nativeOrSkip } from './helpers/native.js';
 
 /**
@@ -18,7 +17,9 @@ let root: string;
 let dataDir: string;
 
 const FAMILIES = {
-  cct: {
+  cct: { // the main job's recipe (configs/cpu-1h.json), shrunk
+    data: { crop_padding: 2, crop_mode: 'reflect', flip_mode: 'alternate' },
+    optimizer: { name: 'muon', lr: 2e-3, weight_decay: 0.05 },
     model: { name: 'cct', dim: 32, depth: 2, heads: 2, mlp_ratio: 1, conv_layers: 2, conv_channels: 16, positional_embedding: 'learnable' },
     train: { epochs: 2, batch_size: 32, eval_batch_size: 100, label_smoothing: 0.1, ema: { decay: 0.99 }, eval_tta: 'flip' },
   },
@@ -33,7 +34,8 @@ before(async () => {
   dataDir = join(root, 'data');
   await writeSyntheticCifar10(dataDir, { perBatch: 100, seed: 5 });
   for (const [family, settings] of Object.entries(FAMILIES)) {
-    const config = { checkpoint_dir: join(root, 'checkpoints'), backend: 'wasm', data: { limit_test: 100, val_split: 100 }, schedule: { warmup_epochs: 1 }, ...settings };
+    const data = { limit_test: 100, val_split: 100, ...('data' in settings ? settings.data : {}) };
+    const config = { checkpoint_dir: join(root, 'checkpoints'), backend: 'wasm', schedule: { warmup_epochs: 1 }, ...settings, data };
     await writeFile(join(root, `${family}.json`), JSON.stringify(config));
   }
 });
@@ -45,16 +47,8 @@ function train(family: string, name: string) {
 
 /** `vit train` of `family` as run `name`, interrupted with Ctrl-C once epoch 1 is reported, then resumed. */
 async function trainInterrupted(family: string, name: string): Promise<void> {
-  const args = ['--import', 'tsx', 'src/cli.ts', 'train', '--config', join(root, `${family}.json`), '--data-dir', dataDir, '--set', `run_name=${name}`];
-  const child = spawn(process.execPath, args, { env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-    if (/^epoch 1\/2/m.test(stdout) && !child.killed) child.kill('SIGINT');
-  });
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const args = ['train', '--config', join(root, `${family}.json`), '--data-dir', dataDir, '--set', `run_name=${name}`];
+  const { code, stderr } = await vitInterrupted(args, /^epoch 1\/2/m);
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted at epoch 2, step \d+\/\d+/);
   const resumed = vit(['train', '--resume', join(root, 'checkpoints', name, 'last'), '--data-dir', dataDir]);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
-import { vit } from './helpers/cli.js';
+import { vit, vitInterrupted } from './helpers/cli.js';
 
 test('Ctrl-C during `vit train` saves last/, exits 130 and says how to resume; --resume finishes the run', async () => {
   const root = await mkdtemp(join(tmpdir(), 'vit-sigint-'));
@@ -25,18 +24,8 @@ test('Ctrl-C during `vit train` saves last/, exits 130 and says how to resume; -
     }),
   );
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '--config', config, '--data-dir', dataDir], {
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-    // Interrupt in the second epoch, once the first has been reported.
-    if (/^epoch 1\/3/m.test(stdout) && !child.killed) child.kill('SIGINT');
-  });
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  // Interrupt in the second epoch, once the first has been reported.
+  const { code, stderr } = await vitInterrupted(['train', '--config', config, '--data-dir', dataDir], /^epoch 1\/3/m);
 
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted at epoch 2, step \d+\/50/);
