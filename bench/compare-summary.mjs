@@ -3,6 +3,7 @@
 // the per-round ratios (ours against the PyTorch run of the same round). With two PyTorch
 // variants, each round's ratio is against the variant whose median is faster.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 const [file, ...configs] = process.argv.slice(2);
 const runs = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
@@ -12,7 +13,8 @@ const median = (xs) => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 const fixed = (x, digits = 1) => x.toFixed(digits);
-const label = (config) => (config.endsWith('/default.json') && config.includes('tmp') ? 'default ({})' : config);
+const TEMPORARY = { 'default.json': 'default ({})', 'cct-adamw.json': 'configs/cpu-1h.json with AdamW' };
+const label = (config) => (config.includes('tmp') && TEMPORARY[basename(config)]) || config;
 
 for (const config of configs) {
   const of = (name) => runs.filter((r) => r.config === config && r.run === name).map((r) => r.result);
@@ -31,4 +33,7 @@ for (const config of configs) {
   }
   const rss = (rs) => median(rs.map((r) => r.peak_rss_mb));
   console.log(`peak RSS ours/pytorch-passive: ${fixed(rss(ours) / rss(torches[0][1]), 2)}`);
+  // MFU against the SGEMM peak vit bench measured (cached) through the same GEMM and threads.
+  const mfu = (key) => `${fixed(100 * median(ours.map((r) => r[key])), 0)}%`;
+  console.log(`ours MFU (peak ${fixed(ours[0].peak_gflops, 0)} GFLOP/s): train ${mfu('train_mfu')}, inference ${mfu('infer_mfu')}`);
 }

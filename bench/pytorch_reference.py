@@ -133,6 +133,8 @@ def optimizer_for(model, o):
     decayed = [p for n, p in model.named_parameters() if n.endswith('weight') and p.dim() == 2]
     rest = [p for n, p in model.named_parameters() if not (n.endswith('weight') and p.dim() == 2)]
     groups = [{'params': decayed, 'weight_decay': o['weight_decay']}, {'params': rest, 'weight_decay': 0.0}]
+    if o['name'] not in ('adamw', 'adam'):
+        sys.exit(f"pytorch_reference.py: optimizer.name '{o['name']}' has no PyTorch {torch.__version__} counterpart; expected adamw or adam")
     cls = torch.optim.AdamW if o['name'] == 'adamw' else torch.optim.Adam
     return cls(groups, lr=o['lr'], betas=tuple(o['betas']), eps=o['eps'])
 
