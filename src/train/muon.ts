@@ -52,15 +52,21 @@ export interface MuonSettings {
  * inputs gets updates of the same per-element size as a square one (PyTorch's
  * max(1, rows/cols) of its [out, in] weight).
  */
+/** The 2-D view Muon orthogonalizes ([rows = inputs, cols = outputs]) and its update's scale √max(1, out/in). */
+export function muonMatrix(shape: number[]): { rows: number; cols: number; scale: number } {
+  const cols = shape[shape.length - 1];
+  const rows = shape.reduce((a, b) => a * b, 1) / cols;
+  return { rows, cols, scale: Math.sqrt(Math.max(1, cols / rows)) };
+}
+
 export function muonUpdate(g: tf.Tensor, buffer: tf.Variable, settings: MuonSettings): tf.Tensor {
   return tf.tidy(() => {
     const { momentum, nesterov, ns_steps: steps } = settings;
     const next = tf.add(tf.mul(buffer, momentum), tf.mul(g, 1 - momentum));
     buffer.assign(next);
     const direction = nesterov ? tf.add(tf.mul(g, 1 - momentum), tf.mul(next, momentum)) : next;
-    const outputs = g.shape[g.rank - 1];
-    const inputs = g.size / outputs;
-    const update = orthogonalize(tf.reshape(direction, [inputs, outputs]), steps);
-    return tf.reshape(tf.mul(update, Math.sqrt(Math.max(1, outputs / inputs))), g.shape);
+    const { rows, cols, scale } = muonMatrix(g.shape);
+    const update = orthogonalize(tf.reshape(direction, [rows, cols]), steps);
+    return tf.reshape(tf.mul(update, scale), g.shape);
   });
 }

@@ -5,7 +5,7 @@ import { isHiddenMatrix } from '../model/family.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { hasKernel } from '../backend/kernel-traits.js';
 import { OPTIMIZER_STEP } from '../model/fused-kernels.js';
-import { muonUpdate } from './muon.js';
+import { muonMatrix, muonUpdate } from './muon.js';
 
 /** Model parameters by name. */
 export type Params = Record<string, tf.Variable>;
@@ -77,7 +77,7 @@ export class Optimizer {
     const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon } = this.settings;
     const decoupled = this.settings.name !== 'adam';
     const muonLr = muon ? (muon.lr * lr) / this.settings.lr! : 0;
-    if (hasKernel(OPTIMIZER_STEP)) return this.fusedStep(names, rawGrads, lr);
+    if (hasKernel(OPTIMIZER_STEP)) return this.fusedStep(names, rawGrads, lr, muonLr);
     return tf.tidy(() => {
       const norm = globalNorm(rawGrads);
       const clipped = maxNorm === null ? rawGrads : clipByGlobalNorm(rawGrads, norm, maxNorm);
@@ -120,19 +120,17 @@ export class Optimizer {
    * the global norm, clipping, every AdamW update and every Muon update in one call, the
    * formulas term for term as above and in muon.ts.
    */
-  private fusedStep(names: string[], grads: tf.Tensor[], lr: number): tf.Scalar {
+  private fusedStep(names: string[], grads: tf.Tensor[], lr: number, muonLr: number): tf.Scalar {
     const t = this.stepsTaken;
     const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon } = this.settings;
     const decoupled = this.settings.name !== 'adam';
-    const muonLr = muon ? (muon.lr * lr) / this.settings.lr! : 0;
     const byMuon = names.map((name) => name in this.buffers);
     const inputs: tf.NamedTensorMap = {};
     names.forEach((name, i) => {
       const moments = byMuon[i] ? { [`m${i}`]: this.buffers[name] } : { [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] };
       Object.assign(inputs, { [`p${i}`]: this.params[name], [`g${i}`]: grads[i], ...moments });
     });
-    // A Muon matrix is [inputs, outputs] (muon.ts): its rows are all but the last axis.
-    const rows = names.map((name, i) => (byMuon[i] ? this.params[name].size / this.params[name].shape.at(-1)! : 0));
+    const matrices = names.map((name, i) => (byMuon[i] ? muonMatrix(this.params[name].shape) : null));
     const attrs = {
       count: names.length,
       beta1: betas[0],
@@ -149,8 +147,8 @@ export class Optimizer {
         return wd > 0 && this.isDecayed(name) && decoupled ? 1 - lr * wd : 1;
       }),
       l2: names.map((name, i) => (!byMuon[i] && wd > 0 && this.isDecayed(name) && !decoupled ? wd : 0)),
-      muon: rows,
-      stepScale: names.map((name, i) => (byMuon[i] ? muonLr * Math.sqrt(Math.max(1, this.params[name].shape.at(-1)! / rows[i])) : 0)),
+      muon: matrices.map((matrix) => matrix?.rows ?? 0),
+      stepScale: matrices.map((matrix) => (matrix ? muonLr * matrix.scale : 0)),
     };
     const [norm, ...updated] = tf.engine().runKernel(OPTIMIZER_STEP, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     const n = names.length;
