@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
+import { restoreVariables } from '../src/checkpoint/weights.js';
+import { loadCifar10 } from '../src/data/cifar10.js';
+import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
+import { initParams, modelForward } from '../src/model/family.js';
+import { METRIC_COLUMNS } from '../src/train/metrics-csv.js';
+import { train } from '../src/train/trainer.js';
+
+// Checkpoints written by earlier versions (tiny runs on synthetic data, kept in git: 460 KB):
+// v0.2 (before meta.compute; ViT with EMA, CCT with Adam) and v0.3 (ViT; CCT with Muon, EMA,
+// lookahead and a frozen whitened conv), each with the logits its own code gave on a fixed input.
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'checkpoints');
+const RUNS = ['v0.2/vit', 'v0.2/cct', 'v0.3/vit', 'v0.3/cct'];
+let dir: string;
+
+before(async () => {
+  await tf.setBackend('cpu');
+  dir = await mkdtemp(join(tmpdir(), 'vit-compat-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+for (const run of RUNS) {
+  test(`a ${run} checkpoint loads and gives the logits its own version gave`, async () => {
+    const ckpt = await loadCheckpoint(join(FIXTURES, run));
+    const expected = JSON.parse(await readFile(join(FIXTURES, run, 'expected-logits.json'), 'utf8')) as { logits: number[][] };
+    const params = initParams(ckpt.config.model, 0);
+    restoreVariables(params, ckpt.weights, run);
+    const input = Array.from({ length: 2 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37) * 1.5);
+    const logits = tf.tidy(() => modelForward(params, ckpt.config.model, tf.tensor4d(input, [2, 32, 32, 3]), { training: false }).arraySync());
+    tf.dispose(Object.values(params));
+    logits.flat().forEach((v, i) => assert.ok(Math.abs(v - expected.logits.flat()[i]) <= 1e-6, `${run} logit ${i}: ${v}, its version gave ${expected.logits.flat()[i]}`));
+  });
+
+  test(`a ${run} checkpoint resumes: its optimizer state is taken and training goes on`, async () => {
+    const runDir = join(dir, run.replace('/', '-'));
+    await cp(join(FIXTURES, run), join(runDir, 'last'), { recursive: true });
+    await writeFile(join(runDir, 'metrics.csv'), `${METRIC_COLUMNS.join(',')}\n`);
+    const resume = await loadCheckpoint(join(runDir, 'last'));
+    const data = await loadCifar10(await writeSyntheticCifar10(join(dir, 'data'), { perBatch: 40, seed: 1 }));
+    const config = { ...resume.config, train: { ...resume.config.train, epochs: resume.state.epoch + 1 } };
+    const result = await train({ config, data, runDir, backend: 'cpu', resume });
+    assert.equal(result.reason, 'completed');
+    assert.equal(result.state.epoch, resume.state.epoch + 1);
+    assert.ok(result.state.global_step > resume.state.global_step);
+  });
+}
