@@ -127,6 +127,7 @@ test('toTensors adds a float32 [size, 10] targets tensor only for a batch with s
 
 test('trainAugmentations turns the data config into batch options, everything new off by default', () => {
   assert.deepEqual(trainAugmentations(ConfigSchema.parse({}).data, 0.1), {
+    normalization: CIFAR10_NORMALIZATION,
     cropPadding: 4,
     cropEdge: 'zeros',
     flip: true,
@@ -138,6 +139,7 @@ test('trainAugmentations turns the data config into batch options, everything ne
     data: { crop_padding: 2, flip: false, randaugment: { n: 1, m: 5 }, cutmix_alpha: 1, mix_prob: 0.8, switch_prob: 0.4, random_erasing: 0.25, random_erasing_mode: 'const' },
   }).data;
   assert.deepEqual(trainAugmentations(data, 0.1), {
+    normalization: CIFAR10_NORMALIZATION,
     cropPadding: 2,
     cropEdge: 'zeros',
     flip: false,
@@ -146,6 +148,10 @@ test('trainAugmentations turns the data config into batch options, everything ne
     mix: { mixupAlpha: 0, cutmixAlpha: 1, mixProb: 0.8, switchProb: 0.4, labelSmoothing: 0.1 },
   });
   assert.ok(trainAugmentations(ConfigSchema.parse({ data: { mixup_alpha: 0.2 } }).data, 0).mix);
+  // data.mean / data.std: the table the batches are normalised with.
+  const other = trainAugmentations(ConfigSchema.parse({ data: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } }).data, 0).normalization!;
+  assert.equal(other[0], -1); // byte 0 of red: (0 − 0.5) / 0.5
+  assert.equal(other[255], 1);
 });
 
 test("with crop_mode 'reflect', the RandAugment path starts from the same reflected view as writeImage", () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ConfigSchema } from '../src/config/schema.js';
 import { mixedTargets } from '../src/data/mix.js';
-import { initParams, isDecayed, vitForward } from '../src/model/vit.js';
+import { initParams, modelForward } from '../src/model/index.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { trainStep } from '../src/train/train-step.js';
 
@@ -16,7 +16,7 @@ before(async () => {
 /** One step from freshly initialized (so identical) parameters. */
 async function step(batch: { x: tf.Tensor4D; y: tf.Tensor1D; targets?: tf.Tensor2D }, labelSmoothing: number) {
   const params = initParams(cfg.model, 0);
-  const optimizer = new Optimizer(params, cfg.optimizer, isDecayed);
+  const optimizer = Optimizer.forModel(params, cfg);
   try {
     return await trainStep(params, cfg.model, optimizer, batch, { lr: 1e-3, labelSmoothing, seed: 1 });
   } finally {
@@ -48,7 +48,7 @@ test("a mixed batch's accuracy counts the label with the larger weight, not `y`"
   const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
   // What the fresh model predicts (no dropout is configured, so training mode changes nothing).
   const params = initParams(cfg.model, 0);
-  const predicted = tf.tidy(() => tf.argMax(vitForward(params, cfg.model, x, { training: false }), 1).dataSync() as Int32Array);
+  const predicted = tf.tidy(() => tf.argMax(modelForward(params, cfg.model, x, { training: false }), 1).dataSync() as Int32Array);
   tf.dispose(Object.values(params));
   const other = predicted.map((p) => (p + 1) % 10);
   /** Rows with weight `w` on the predicted class and 1 − w on another one. */

@@ -5,7 +5,7 @@ import { useBackend } from '../src/backend/index.js';
 import { useNativeKernels } from '../src/backend/native/kernels.js';
 import { nativeOrSkip } from './helpers/native.js';
 import { shareIdentityOnWasm } from '../src/backend/drivers/wasm-identity.js';
-import { GELU, GELU_GRAD } from '../src/model/fused-kernels.js';
+import { GELU, GELU_GRAD } from '../src/backend/fused-kernels.js';
 
 /**
  * The kernels src/model swaps into tfjs-backend-wasm against wasm's own: native BatchMatMul

@@ -13,9 +13,9 @@ import { exportCheckpoint } from '../src/cli/export.js';
 import { importWeights } from '../src/cli/import.js';
 import { type Config, ConfigSchema } from '../src/config/schema.js';
 import { UserError } from '../src/errors.js';
-import { modelFromCctArgs } from '../src/model/cct-pytorch.js';
-import { initParams, modelForward } from '../src/model/family.js';
-import { fromPytorchStateDict } from '../src/model/from-pytorch.js';
+import { modelFromCctArgs } from '../src/families/cct/pytorch.js';
+import { initParams, modelForward } from '../src/model/index.js';
+import { fromPytorchStateDict } from '../src/checkpoint/pytorch.js';
 import { FRESH_STATE } from '../src/train/trainer.js';
 
 const REFERENCE = fileURLToPath(new URL('../bench/cct_reference.py', import.meta.url));

@@ -3,10 +3,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
-import { type CctConfig, ConfigSchema } from '../src/config/schema.js';
-import { cctPoolingWeights } from '../src/model/cct.js';
-import { conv2d, maxPool } from '../src/model/conv.js';
-import { countParams, decayRule, initParams, modelForward, paramShapes } from '../src/model/family.js';
+import { parseConfig } from '../src/config/load.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import { cctSequencePooling } from '../src/families/cct/model.js';
+import { conv2d, maxPool } from '../src/layers/conv.js';
+import { countParams, decayRule, initParams, modelForward, paramShapes } from '../src/model/index.js';
+import { cctConfig } from './helpers/model-configs.js';
 import { Rng } from '../src/util/rng.js';
 
 function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
@@ -20,7 +22,7 @@ function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 const TINY = { name: 'cct', image_size: 8, dim: 8, depth: 2, heads: 2, mlp_ratio: 2, conv_layers: 2, conv_channels: 4, num_classes: 3 };
-const tiny = (extra: object = {}) => ConfigSchema.parse({ model: { ...TINY, ...extra } }).model as CctConfig;
+const tiny = (extra: object = {}) => cctConfig({ ...TINY, ...extra });
 
 test('presets: shapes and parameter counts equal the closed form and SHI-Labs\' CCT (counted in PyTorch)', () => {
   // PyTorch: sum(p.numel() for p in CCT(...).parameters()) for cct_2_3x2_32 and cct_7_3x1_32.
@@ -38,10 +40,14 @@ test('presets: shapes and parameter counts equal the closed form and SHI-Labs\' 
 
 test('config: CCT keys are validated with one line naming the key', () => {
   const error = (model: object) => {
-    const r = ConfigSchema.safeParse({ model });
-    return r.success ? 'ok' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    try {
+      parseConfig({ model }, 'c.json');
+      return 'ok';
+    } catch (err) {
+      return (err as Error).message.replace(/^c\.json: /, '');
+    }
   };
-  assert.equal(error({ conv_layers: 2 }), "model.conv_layers: only for model.name 'cct'");
+  assert.equal(error({ conv_layers: 2 }), "unknown key model.conv_layers (not a key of model.name 'vit': docs/families.md lists each family's keys)");
   assert.equal(error({ ...TINY, heads: 3 }), 'model.heads: must divide dim (8)');
   assert.equal(error({ ...TINY, dim_head: 2 }), 'model.dim_head: must be dim / heads (4) for a cct');
   assert.equal(error({ ...TINY, mlp_dim: 5 }), 'model.mlp_dim: must be dim × mlp_ratio (16) for a cct');
@@ -49,7 +55,7 @@ test('config: CCT keys are validated with one line naming the key', () => {
   assert.equal(error({ ...TINY, positional_embedding: 'rope' }).split(':')[0], 'model.positional_embedding');
   assert.equal(error(tiny()), 'ok'); // a resolved config parses again unchanged
   assert.deepEqual(ConfigSchema.parse({ model: tiny() }).model, tiny());
-  assert.equal(ConfigSchema.parse({}).model.name, undefined); // the ViT's resolved config is as before
+  assert.equal(ConfigSchema.parse({}).model.name, 'vit'); // a config without model.name is a ViT
 });
 
 test('conv2d (im2col) and maxPool match tf.conv2d / tf.maxPool on cpu: values and gradients', async () => {
@@ -147,9 +153,8 @@ test('sequence pooling weights: [b, tokens] rows summing to 1 on the token grid;
     const cfg = tiny({ positional_embedding });
     const params = initParams(cfg, 1);
     const images = randomTensor([3, 8, 8, 3], 8) as tf.Tensor4D;
-    const { weights, side } = cctPoolingWeights(params, cfg, images);
-    assert.equal(side, 2); // 8 → 4 → 2
-    assert.deepEqual(weights.shape, [3, 4]);
+    const { weights } = cctSequencePooling(params, cfg, images);
+    assert.deepEqual(weights.shape, [3, 4]); // 8 → 4 → 2: a 2×2 grid
     for (const s of tf.tidy(() => tf.sum(weights, 1).dataSync())) assert.ok(Math.abs(s - 1) < 1e-5);
     assert.equal('pos_embed' in params, positional_embedding === 'learnable');
     tf.dispose([images, weights, ...Object.values(params)]);

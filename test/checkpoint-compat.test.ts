@@ -8,7 +8,7 @@ import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { restoreVariables } from '../src/checkpoint/weights.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
-import { initParams, modelForward } from '../src/model/family.js';
+import { initParams, modelForward } from '../src/model/index.js';
 import { METRIC_COLUMNS } from '../src/train/metrics-csv.js';
 import { train } from '../src/train/trainer.js';
 

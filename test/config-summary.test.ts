@@ -8,7 +8,7 @@ const lines = (raw: object, extra = {}) => Object.fromEntries(summarizeConfig(Co
 test('the summary has one line per section: headline keys, then only the keys that differ from the defaults', () => {
   const s = lines({ run_name: 'r', seed: 3, model: { dim: 64 }, optimizer: { lr: 0.002, betas: [0.9, 0.95] }, data: { randaugment: { n: 2, m: 12 } } }, { model: '5 parameters' });
   assert.equal(s.run, 'run_name=r seed=3');
-  assert.equal(s.model, '5 parameters · dim=64');
+  assert.equal(s.model, '5 parameters · name=vit dim=64');
   assert.equal(s.optimizer, 'name=adamw lr=0.002 betas=[0.9,0.95]');
   assert.equal(s.data, 'randaugment.n=2 randaugment.m=12');
   assert.equal(s.early_stopping, 'defaults');

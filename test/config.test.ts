@@ -24,8 +24,9 @@ function rejects(fn: () => unknown, ...fragments: string[]): void {
 
 test('defaults fill every key; the file only needs what it changes', () => {
   const cfg = loadConfig(file('tiny.json', { model: { dim: 64 } }));
+  assert.ok(cfg.model.name === 'vit');
   assert.equal(cfg.model.dim, 64);
-  assert.equal(cfg.model.depth, ConfigSchema.parse({}).model.depth);
+  assert.equal(cfg.model.depth, ConfigSchema.parse({ model: { name: 'vit' } }).model.name === 'vit' && 7);
   assert.equal(cfg.optimizer.name, 'adamw');
   assert.equal(cfg.run_name, 'tiny', 'run name defaults to the file name');
 });
@@ -41,7 +42,7 @@ test('--set overrides are typed by the schema', () => {
     'run_name=exp1',
   ]);
   assert.equal(cfg.train.epochs, 5);
-  assert.equal(cfg.model.pool, 'mean');
+  assert.equal(cfg.model.name === 'vit' && cfg.model.pool, 'mean');
   assert.equal(cfg.data.flip, false);
   assert.equal(cfg.optimizer.grad_clip, 1.5);
   assert.deepEqual(cfg.optimizer.betas, [0.8, 0.99]);

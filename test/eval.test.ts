@@ -59,22 +59,28 @@ test('eval of best/ reproduces the val accuracy recorded for it, with per-class 
   assert.ok(Math.abs(diagonal / 30 - result.accuracy) < 1e-9, 'the diagonal is the correct predictions');
 });
 
-test('--predictions writes index,label,prediction for every test image; the table mode prints the matrix', async () => {
+test('--predictions writes index,label,prediction and the ten logits for every test image; the table mode prints the matrix', async () => {
   const file = join(root, 'predictions.csv');
   const run = vit(['eval', '--checkpoint', join(runDir, 'best'), '--data-dir', dataDir, '--backend', 'cpu', '--predictions', file]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /accuracy/);
   assert.match(run.stdout, /confusion matrix/);
   const lines = (await readFile(file, 'utf8')).trim().split('\n');
-  assert.equal(lines[0], 'index,label,prediction');
+  assert.equal(lines[0], `index,label,prediction,${Array.from({ length: 10 }, (_, c) => `logit_${c}`).join(',')}`);
   assert.equal(lines.length, 31);
   const data = await loadCifar10(join(dataDir, 'cifar-10-batches-bin'));
+  let correct = 0;
   lines.slice(1).forEach((line, i) => {
-    const [index, label, prediction] = line.split(',').map(Number);
+    const [index, label, prediction, ...logits] = line.split(',').map(Number);
     assert.equal(index, i);
     assert.equal(label, data.test.labels[i]);
-    assert.ok(prediction >= 0 && prediction < 10);
+    assert.equal(logits.length, 10);
+    assert.ok(logits.every(Number.isFinite));
+    assert.equal(prediction, logits.indexOf(Math.max(...logits)), `image ${i}: the prediction is the largest logit`);
+    if (prediction === label) correct++;
   });
+  const json = vit(['eval', '--checkpoint', join(runDir, 'best'), '--data-dir', dataDir, '--backend', 'cpu', '--json']);
+  assert.equal(JSON.parse(json.stdout).accuracy, correct / 30, 'the logits give the accuracy eval reports');
 });
 
 test('a missing, corrupt or incompatible checkpoint is one clear error line', async () => {

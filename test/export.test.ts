@@ -6,22 +6,23 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../src/checkpoint/safetensors.js';
 import { exportCheckpoint, exportCommand } from '../src/cli/export.js';
-import { ConfigSchema, type ModelConfig } from '../src/config/schema.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import type { VitConfig } from '../src/families/vit/config.js';
 import { UserError } from '../src/errors.js';
-import { initParams } from '../src/model/vit.js';
+import { initParams } from '../src/model/index.js';
 
-const MODEL: Partial<ModelConfig> = { dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16 };
-const cfg = ConfigSchema.parse({ model: MODEL }).model;
+const MODEL: Partial<VitConfig> = { dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16 };
+const cfg = ConfigSchema.parse({ model: MODEL }).model as VitConfig;
 let dir: string;
 
 /** A checkpoint directory as the trainer writes it: config.json and weights.safetensors. */
-async function writeCheckpoint(path: string, model: Partial<ModelConfig>, weights: Record<string, SafeTensor>): Promise<void> {
+async function writeCheckpoint(path: string, model: Partial<VitConfig>, weights: Record<string, SafeTensor>): Promise<void> {
   await writeFile(join(path, 'config.json'), JSON.stringify(ConfigSchema.parse({ model })));
   await writeFile(join(path, 'weights.safetensors'), encodeSafetensors(weights));
 }
 
 /** Freshly initialised weights of `model`, as a checkpoint stores them. */
-function weightsOf(model: Partial<ModelConfig>): Record<string, SafeTensor> {
+function weightsOf(model: Partial<VitConfig>): Record<string, SafeTensor> {
   const params = initParams(ConfigSchema.parse({ model }).model, 0);
   const weights: Record<string, SafeTensor> = {};
   for (const [name, v] of Object.entries(params)) {

@@ -2,14 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigSchema } from '../src/config/schema.js';
-import { initParams, vitForward } from '../src/model/vit.js';
+import { vitForward } from '../src/families/vit/model.js';
+import { initParams } from '../src/model/index.js';
+import { vitConfig } from './helpers/model-configs.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Logits of the default-config model (seed 0) for `images` ([b, 32, 32, 3], flat) on `backend`. */
 async function defaultModelLogits(backend: string, images: Float32Array, batch: number): Promise<Float32Array> {
   assert.equal(await tf.setBackend(backend), true, `backend ${backend} failed to start`);
-  const cfg = ConfigSchema.parse({}).model;
+  const cfg = vitConfig();
   const params = initParams(cfg, 0);
   const logits = tf.tidy(() => {
     const out = vitForward(params, cfg, tf.tensor4d(images.subarray(0, batch * 32 * 32 * 3), [batch, 32, 32, 3]), {
@@ -37,9 +38,7 @@ test('the default model runs a batch of 128 on cpu and on wasm, with the same lo
 });
 
 test('a training step (dropout, stochastic depth, gradients) gives the same loss and gradients on cpu and wasm', async () => {
-  const cfg = ConfigSchema.parse({
-    model: { dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, dropout: 0.1, attn_dropout: 0.1, emb_dropout: 0.1, drop_path: 0.1 },
-  }).model;
+  const cfg = vitConfig({ dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, dropout: 0.1, attn_dropout: 0.1, emb_dropout: 0.1, drop_path: 0.1 });
   const rng = new Rng(2);
   const images = Float32Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.uniform(-1, 1));
   const results: number[][] = [];

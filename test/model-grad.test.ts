@@ -1,15 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { ConfigSchema, type ModelConfig } from '../src/config/schema.js';
-import { linear } from '../src/model/layers.js';
-import { initParams, vitForward, type Params } from '../src/model/vit.js';
+import type { VitConfig } from '../src/families/vit/config.js';
+import { vitForward } from '../src/families/vit/model.js';
+import { linear } from '../src/layers/linear.js';
+import { initParams, type Params } from '../src/model/index.js';
+import { vitConfig } from './helpers/model-configs.js';
 import { Rng } from '../src/util/rng.js';
 
-const TINY: Partial<ModelConfig> = { image_size: 8, patch_size: 4, dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16, num_classes: 3 };
+const TINY: Partial<VitConfig> = { image_size: 8, patch_size: 4, dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16, num_classes: 3 };
 
-function modelConfig(overrides: Partial<ModelConfig>): ModelConfig {
-  return ConfigSchema.parse({ model: overrides }).model;
+function modelConfig(overrides: Partial<VitConfig>): VitConfig {
+  return vitConfig(overrides);
 }
 
 function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {

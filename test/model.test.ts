@@ -1,24 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { ConfigSchema, type ModelConfig } from '../src/config/schema.js';
-import {
-  countParams,
-  forwardFlops,
-  initParams,
-  isDecayed,
-  paramShapes,
-  patchEmbedding,
-  vitForward,
-} from '../src/model/vit.js';
+import type { VitConfig } from '../src/families/vit/config.js';
+import { patchEmbedding, vitForward } from '../src/families/vit/model.js';
+import { initParams, isDecayed, paramShapes } from '../src/families/vit/params.js';
+import { countParams, forwardFlops } from '../src/families/vit/size.js';
 import { Rng } from '../src/util/rng.js';
 import { loadConfig } from '../src/config/load.js';
-import { forwardFlops as familyForwardFlops } from '../src/model/family.js';
+import { forwardFlops as familyForwardFlops } from '../src/model/index.js';
+import { vitConfig } from './helpers/model-configs.js';
 
-const TINY: Partial<ModelConfig> = { image_size: 8, patch_size: 4, dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16, num_classes: 3 };
+const TINY: Partial<VitConfig> = { image_size: 8, patch_size: 4, dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16, num_classes: 3 };
 
-function modelConfig(overrides: Partial<ModelConfig>): ModelConfig {
-  return ConfigSchema.parse({ model: overrides }).model;
+function modelConfig(overrides: Partial<VitConfig>): VitConfig {
+  return vitConfig(overrides);
 }
 
 function randomImages(batch: number, size: number, seed: number): tf.Tensor4D {
@@ -35,7 +30,7 @@ before(async () => {
 });
 
 test('logits have shape [batch, num_classes] for several configs', () => {
-  const configs: Partial<ModelConfig>[] = [
+  const configs: Partial<VitConfig>[] = [
     TINY,
     { ...TINY, pool: 'mean' },
     { ...TINY, image_size: 16, patch_size: 8, depth: 1, heads: 1, dim_head: 8, num_classes: 5 },

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigSchema } from '../src/config/schema.js';
-import { isHiddenMatrix, paramShapes } from '../src/model/family.js';
+import { hiddenMatrixRule, paramShapes, type Params } from '../src/model/index.js';
 import { muonUpdate, orthogonalize } from '../src/train/muon.js';
-import { Optimizer, type OptimizerSettings, type Params } from '../src/train/optimizer.js';
+import { Optimizer, type OptimizerSettings } from '../src/train/optimizer.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -59,8 +59,9 @@ test('muonUpdate: the buffer is the gradients\' exponential average; Nesterov mi
 });
 
 test('Muon trains the hidden matrices (attention, MLP, conv tokenizer, patch embedding) of both families, AdamW the rest', () => {
-  const cct = Object.keys(paramShapes(ConfigSchema.parse({ model: { name: 'cct', depth: 1, conv_layers: 2 } }).model));
-  assert.deepEqual(cct.filter(isHiddenMatrix), [
+  const cctConfig = ConfigSchema.parse({ model: { name: 'cct', depth: 1, conv_layers: 2 } }).model;
+  const cct = Object.keys(paramShapes(cctConfig));
+  assert.deepEqual(cct.filter(hiddenMatrixRule(cctConfig)), [
     'tokenizer.conv.0.weight',
     'tokenizer.conv.1.weight',
     'blocks.0.attn.qkv.weight',
@@ -68,8 +69,9 @@ test('Muon trains the hidden matrices (attention, MLP, conv tokenizer, patch emb
     'blocks.0.mlp.fc1.weight',
     'blocks.0.mlp.fc2.weight',
   ]);
-  const vit = Object.keys(paramShapes(ConfigSchema.parse({ model: { depth: 1 } }).model));
-  assert.deepEqual(vit.filter(isHiddenMatrix), ['patch_embed.weight', 'blocks.0.attn.qkv.weight', 'blocks.0.attn.out.weight', 'blocks.0.mlp.fc1.weight', 'blocks.0.mlp.fc2.weight']);
+  const vitConfig = ConfigSchema.parse({ model: { depth: 1 } }).model;
+  const vit = Object.keys(paramShapes(vitConfig));
+  assert.deepEqual(vit.filter(hiddenMatrixRule(vitConfig)), ['patch_embed.weight', 'blocks.0.attn.qkv.weight', 'blocks.0.attn.out.weight', 'blocks.0.mlp.fc1.weight', 'blocks.0.mlp.fc2.weight']);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
-import { AFFINE } from '../src/model/fused-kernels.js';
-import { affineValue, linear } from '../src/model/layers.js';
+import { AFFINE } from '../src/backend/fused-kernels.js';
+import { affineValue, linear } from '../src/layers/linear.js';
 
 /**
  * The native AFFINE kernel (x · W + b, the bias written first and the GEMM adding onto it) against

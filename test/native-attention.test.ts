@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
-import { ConfigSchema } from '../src/config/schema.js';
-import { fusedSelfAttention } from '../src/model/fused-attention.js';
-import { initParams, vitForward } from '../src/model/vit.js';
+import { vitForward } from '../src/families/vit/model.js';
+import { fusedSelfAttention } from '../src/layers/attention.js';
+import { initParams } from '../src/model/index.js';
+import { vitConfig } from './helpers/model-configs.js';
 
 /**
  * The native attention kernels (every (sample, head) in parallel, strided products on qkv in
@@ -72,7 +73,7 @@ test('fused attention leaves no tensors behind', (t) => {
 
 test('a model with fused attention and LayerNorm gives the loss and gradients of the cpu backend', async (t) => {
   if (!nativeOrSkip(t)) return;
-  const cfg = ConfigSchema.parse({ model: { patch_size: 8, dim: 32, depth: 2, heads: 2, dim_head: 16, mlp_dim: 64 } }).model;
+  const cfg = vitConfig({ patch_size: 8, dim: 32, depth: 2, heads: 2, dim_head: 16, mlp_dim: 64 });
   const images = Float32Array.from({ length: 3 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37));
   const lossAndGrads = () => {
     const params = initParams(cfg, 0);

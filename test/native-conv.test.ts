@@ -4,7 +4,7 @@ import { before, test } from 'node:test';
 import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
 import type { BackendName } from '../src/config/schema.js';
-import { conv2d, maxPool } from '../src/model/conv.js';
+import { conv2d, maxPool } from '../src/layers/conv.js';
 
 /**
  * The native windows kernels of CCT's tokenizer (im2col and its gradient, max pooling's gradient)

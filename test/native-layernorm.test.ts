@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
-import { layerNorm } from '../src/model/layers.js';
+import { layerNorm } from '../src/layers/layer-norm.js';
 
 /**
  * The native LayerNorm kernels (forward and gradient, rows split over cores) against LayerNorm

@@ -6,7 +6,7 @@ import type { SafeTensor } from '../src/checkpoint/safetensors.js';
 import { ConfigSchema, type ModelConfig } from '../src/config/schema.js';
 import { IMAGE_BYTES } from '../src/data/cifar10.js';
 import { CIFAR10_NORMALIZATION } from '../src/data/normalize.js';
-import { modelForward, paramShapes } from '../src/model/family.js';
+import { modelForward, paramShapes } from '../src/model/index.js';
 import { INPUT_NAME, onnxModel } from '../src/onnx/model.js';
 import { nchwPixels } from '../src/onnx/runtime.js';
 import { Rng } from '../src/util/rng.js';
@@ -46,7 +46,7 @@ function randomWeights(cfg: ModelConfig, rng: Rng): Record<string, SafeTensor> {
 
 /** The tfjs model's logits of HWC byte images, normalised as evalBatches normalises them. */
 function tfjsLogits(weights: Record<string, SafeTensor>, cfg: ModelConfig, images: Uint8Array[]): Float32Array {
-  const params = Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, tf.variable(tf.tensor(t.data, t.shape))]));
+  const params = Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, tf.variable(tf.tensor(t.data as Float32Array, t.shape))]));
   const normalized = new Float32Array(images.length * IMAGE_BYTES);
   images.forEach((image, n) => image.forEach((v, i) => (normalized[n * IMAGE_BYTES + i] = CIFAR10_NORMALIZATION[(i % 3) * 256 + v])));
   const logits = tf.tidy(() => modelForward(params, cfg, tf.tensor4d(normalized, [images.length, 32, 32, 3]), { training: false }).dataSync() as Float32Array);
@@ -62,7 +62,7 @@ for (const [title, model] of Object.entries(VARIANTS)) {
     const images = Array.from({ length: IMAGES }, () => Uint8Array.from({ length: IMAGE_BYTES }, () => rng.int(256)));
     const expected = tfjsLogits(weights, cfg, images);
 
-    const session = await ort.InferenceSession.create(onnxModel(weights, cfg, {}));
+    const session = await ort.InferenceSession.create(onnxModel(weights, cfg, ConfigSchema.parse({}).data, {}));
     const result = await session.run({ [INPUT_NAME]: new ort.Tensor('float32', nchwPixels(images), [IMAGES, 3, 32, 32]) });
     await session.release();
     const logits = result[session.outputNames[0]];

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { UserError } from '../src/errors.js';
-import { Optimizer, type OptimizerSettings, type Params } from '../src/train/optimizer.js';
+import type { Params } from '../src/layers/params.js';
+import { Optimizer, type OptimizerSettings } from '../src/train/optimizer.js';
 
 before(async () => {
   await tf.setBackend('cpu');

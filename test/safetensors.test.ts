@@ -76,8 +76,8 @@ test('decoding bad input throws a UserError naming the source and the problem', 
     ['metadata not strings', fileWithHeader('{"__metadata__": {"n": 1}}'), /__metadata__/],
     [
       'unsupported dtype',
-      fileWithHeader('{"x": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}', 4),
-      /unsupported dtype "F16"/,
+      fileWithHeader('{"x": {"dtype": "C64", "shape": [2], "data_offsets": [0, 4]}}', 4),
+      /unsupported dtype "C64"/,
     ],
     [
       'offsets out of range',

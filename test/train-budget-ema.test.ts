@@ -12,7 +12,7 @@ import { type Cifar10, loadCifar10 } from '../src/data/cifar10.js';
 import { selectSplits } from '../src/data/splits.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
 import { UserError } from '../src/errors.js';
-import { initParams } from '../src/model/vit.js';
+import { initParams } from '../src/model/index.js';
 import { plannedEpochs } from '../src/train/budget.js';
 import { Ema } from '../src/train/ema.js';
 import { evaluate } from '../src/train/evaluate.js';
@@ -139,7 +139,7 @@ describe('train.ema', () => {
     // What the checkpoint calls its weights is what was evaluated: the recorded val accuracy comes back.
     const params = initParams(config.model, 0);
     restoreVariables(params, last.weights, 'last');
-    const evaluation = await evaluate(params, config.model, selectSplits(data, config.data).test, 40);
+    const evaluation = await evaluate(params, config.model, selectSplits(data, config.data).test, { batchSize: 40 });
     tf.dispose(Object.values(params));
     assert.equal(Math.fround(evaluation.accuracy), straight.rows[2].val_acc);
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigSchema } from '../src/config/schema.js';
-import { evalLogits, initParams, modelForward } from '../src/model/family.js';
+import { evalLogits, initParams, modelForward } from '../src/model/index.js';
 
 /** Flip TTA: the mean of the logits of each image and its mirror, so a mirrored batch scores the same. */
 const MODELS = {

@@ -5,18 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
-import { type CctConfig, type Config, ConfigSchema } from '../src/config/schema.js';
+import { type Config, ConfigSchema } from '../src/config/schema.js';
+import { CIFAR10_NORMALIZATION } from '../src/data/normalize.js';
+import type { CctConfig } from '../src/families/cct/config.js';
 import type { Split } from '../src/data/cifar10.js';
 import { type Cifar10, loadCifar10 } from '../src/data/cifar10.js';
 import { selectSplits } from '../src/data/splits.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
-import { conv2d } from '../src/model/conv.js';
-import { initParams } from '../src/model/family.js';
-import { PatchMoments, whiteningFilters } from '../src/model/whiten.js';
+import { conv2d } from '../src/layers/conv.js';
+import { initParams } from '../src/model/index.js';
+import { PatchMoments, whiteningFilters } from '../src/families/cct/whiten.js';
 import { readMetrics } from '../src/train/metrics-csv.js';
 import { createRunDir } from '../src/train/run-dir.js';
 import { type TrainOptions, train } from '../src/train/trainer.js';
-import { WHITENED, whitenTokenizer } from '../src/train/whiten-init.js';
+import { WHITENED, whitenTokenizer } from '../src/families/cct/whiten.js';
 import { symmetricEigen } from '../src/util/eigen.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -152,7 +154,7 @@ async function run(config: Config, extra: Partial<TrainOptions> = {}) {
 /** The weights a fresh run starts from: the seed's init, then whitenTokenizer on `split`. */
 function startingWeight(config: Config, split: Split): Float32Array {
   const params = initParams(config.model, config.seed);
-  whitenTokenizer(params, config.model as CctConfig, split, config.seed);
+  whitenTokenizer(params, config.model as CctConfig, { train: split, seed: config.seed, normalization: CIFAR10_NORMALIZATION });
   const weight = params[WHITENED].dataSync() as Float32Array;
   tf.dispose(Object.values(params));
   return weight;

@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 5;
+constexpr int kAbi = 6;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -70,6 +70,8 @@ class Args {
   void* heap_ = nullptr;
   size_t heapBytes_ = 0;
 };
+
+napi_value String(napi_env env, const std::string& s);
 
 // matMul(heap, a, b, out, batch, m, n, k, transposeA, transposeB, aBatchStride, bBatchStride)
 napi_value MatMul(napi_env env, napi_callback_info info) {
@@ -150,27 +152,52 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The names of a row's fields in optimizerStep's table, in order (kernels.h's VIT_OPTIMIZER_FIELDS).
+#define VIT_FIELD_NAME(name) #name,
+constexpr const char* kOptimizerFields[] = {VIT_OPTIMIZER_FIELDS(VIT_FIELD_NAME)};
+#undef VIT_FIELD_NAME
+constexpr size_t kOptimizerRow = sizeof(kOptimizerFields) / sizeof(kOptimizerFields[0]);
+
+// The index of each field within a row.
+struct OptimizerField {
+  enum : size_t {
+#define VIT_FIELD_INDEX(name) name,
+    VIT_OPTIMIZER_FIELDS(VIT_FIELD_INDEX)
+#undef VIT_FIELD_INDEX
+  };
+};
+
 // optimizerStep(heap, table, beta1, beta2, stepSize, invSqrtBias2, eps, maxNorm, momentum,
-// nesterov, nsSteps, normOut): `table` is a Float64Array of 13 numbers per parameter: param,
-// grad, m, v, paramOut, mOut, vOut (byte offsets), size, keep, l2, muon (0/1), rows, stepScale.
-// Writes the global norm (float32) at normOut.
+// nesterov, nsSteps, normOut): `table` is a Float64Array of one row per parameter, its fields in
+// the order optimizerTableLayout() gives (byte offsets for the tensors). Writes the global norm
+// (float32) at normOut.
 napi_value OptimizerStep(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (!a.ok(12, "optimizerStep")) return nullptr;
   const std::vector<double> table = a.doubles(1);
-  std::vector<OptimizerTensor> tensors(table.size() / 13);
+  std::vector<OptimizerTensor> tensors(table.size() / kOptimizerRow);
   uint8_t* heap = a.heap();
   auto at = [&](double offset) { return reinterpret_cast<float*>(heap + static_cast<size_t>(offset)); };
   for (size_t i = 0; i < tensors.size(); i++) {
-    const double* row = table.data() + 13 * i;
-    tensors[i] = {at(row[0]), at(row[1]), at(row[2]), at(row[3]), at(row[4]), at(row[5]), at(row[6]), static_cast<size_t>(row[7]),
-                  static_cast<float>(row[8]), static_cast<float>(row[9]), row[10] != 0, static_cast<size_t>(row[11]), static_cast<float>(row[12])};
+    const double* row = table.data() + kOptimizerRow * i;
+    using F = OptimizerField;
+    tensors[i] = {at(row[F::param]), at(row[F::grad]), at(row[F::m]), at(row[F::v]), at(row[F::paramOut]), at(row[F::mOut]), at(row[F::vOut]),
+                  static_cast<size_t>(row[F::size]), static_cast<float>(row[F::keep]), static_cast<float>(row[F::l2]),
+                  static_cast<OptimizerRule>(static_cast<int>(row[F::rule])), static_cast<size_t>(row[F::rows]), static_cast<float>(row[F::stepScale])};
   }
   const OptimizerSettings settings{static_cast<float>(a.number(2)), static_cast<float>(a.number(3)), static_cast<float>(a.number(4)),
                                    static_cast<float>(a.number(5)), static_cast<float>(a.number(6)), static_cast<float>(a.number(7)),
                                    static_cast<float>(a.number(8)), a.flag(9), static_cast<int>(a.number(10))};
   *a.floats(11) = optimizerStep(tensors.data(), tensors.size(), settings);
   return nullptr;
+}
+
+// optimizerTableLayout(): the field names of one row of optimizerStep's table, in order.
+napi_value OptimizerTableLayout(napi_env env, napi_callback_info) {
+  napi_value list;
+  napi_create_array_with_length(env, kOptimizerRow, &list);
+  for (size_t i = 0; i < kOptimizerRow; i++) napi_set_element(env, list, static_cast<uint32_t>(i), String(env, kOptimizerFields[i]));
+  return list;
 }
 
 // slice(heap, x, out, elementBytes, geometry): geometry is a Float64Array [rank, shape…, begin…, size…].
@@ -240,6 +267,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "maxPool", MaxPool);
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
   exportFunction(env, exports, "optimizerStep", OptimizerStep);
+  exportFunction(env, exports, "optimizerTableLayout", OptimizerTableLayout);
   exportFunction(env, exports, "slice", Slice);
   return exports;
 }

@@ -54,26 +54,37 @@ void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, con
 void sliceCopy(const void* x, void* out, size_t elementBytes, size_t rank, const size_t* shape, const size_t* begin, const size_t* size);
 
 // One optimizer step over every parameter in one call, after clipping all gradients together by
-// their global norm (clip = min(maxNorm / (norm + 1e-6), 1), or 1 without clipping).
-// AdamW (and Adam with L2 decay), per tensor: g ← g · clip (+ l2 · p); m' = β1·m + (1 − β1)·g;
-// v' = β2·v + (1 − β2)·g²; p' = p · keep − stepSize · m' / (√v' · invSqrtBias2 + eps).
-// Muon (`muon`, a [rows × size/rows] matrix; m is its momentum buffer, v unused): buffer' =
-// μ·buffer + (1 − μ)·g·clip; the direction (Nesterov: (1 − μ)·g·clip + μ·buffer') orthogonalized
-// by nsSteps Newton–Schulz iterations; p' = p · keep − stepScale · that.
+// their global norm (clip = min(maxNorm / (norm + 1e-6), 1), or 1 without clipping), each by its
+// rule (src/train/optimizer.ts has the same formulas in tfjs ops):
+// Adam(W): g ← g · clip (+ l2 · p); m' = β1·m + (1 − β1)·g; v' = β2·v + (1 − β2)·g²;
+//   p' = p · keep − stepSize · m' / (√v' · invSqrtBias2 + eps).
+// Muon (a [rows × size/rows] matrix; m is its momentum buffer, v unused): buffer' =
+//   μ·buffer + (1 − μ)·g·clip; the direction (Nesterov: (1 − μ)·g·clip + μ·buffer')
+//   orthogonalized by nsSteps Newton–Schulz iterations; p' = p · keep − stepScale · that.
+// SGD (m is its momentum buffer): g ← g · clip + l2 · p; buffer' = μ·buffer + g;
+//   p' = p · keep − stepScale · (Nesterov: g + μ·buffer'; else buffer').
+enum class OptimizerRule { kAdam = 0, kMuon = 1, kSgd = 2 };
+
+// The fields of one parameter's row in optimizerStep's table, in order. addon.cc reads rows by
+// these names and exports the list (optimizerTableLayout()), from which src/backend/native/kernels.ts
+// writes each row: the two sides share one layout instead of a count of positional numbers.
+#define VIT_OPTIMIZER_FIELDS(X) \
+  X(param) X(grad) X(m) X(v) X(paramOut) X(mOut) X(vOut) X(size) X(keep) X(l2) X(rule) X(rows) X(stepScale)
+
 struct OptimizerTensor {
   const float *param, *grad, *m, *v;
   float *paramOut, *mOut, *vOut;
   size_t size;
   float keep;  // 1 − lr · weight decay for decoupled decay, else 1
-  float l2;    // weight decay added to the gradient (Adam's L2 form), else 0
-  bool muon;
+  float l2;    // weight decay added to the gradient (Adam's and SGD's L2 form), else 0
+  OptimizerRule rule;
   size_t rows;      // Muon: the matrix's rows
-  float stepScale;  // Muon: its learning rate × √max(1, columns / rows)
+  float stepScale;  // Muon: its learning rate × √max(1, columns / rows); SGD: the learning rate
 };
 struct OptimizerSettings {
   float beta1, beta2, stepSize, invSqrtBias2, eps;
   float maxNorm;  // clip to this global norm; 0: no clipping
-  float momentum;
+  float momentum;  // Muon's or SGD's
   bool nesterov;
   int nsSteps;
 };

@@ -45,6 +45,21 @@ VIT_VECTOR_CLONES void adamRange(const OptimizerTensor& t, const OptimizerSettin
   }
 }
 
+// SGD with momentum (torch.optim.SGD, dampening 0) over [begin, end) of one parameter.
+VIT_VECTOR_CLONES void sgdRange(const OptimizerTensor& t, const OptimizerSettings& s, float scale, size_t begin, size_t end) {
+  const float* __restrict param = t.param;
+  const float* __restrict grad = t.grad;
+  const float* __restrict buffer = t.m;
+  float* __restrict paramOut = t.paramOut;
+  float* __restrict next = t.mOut;
+  for (size_t j = begin; j < end; j++) {
+    const float g = grad[j] * scale + param[j] * t.l2;
+    next[j] = buffer[j] * s.momentum + g;
+    const float direction = s.nesterov ? g + next[j] * s.momentum : next[j];
+    paramOut[j] = param[j] * t.keep - direction * t.stepScale;
+  }
+}
+
 // Muon's momentum, into mOut (the buffer), and the direction to orthogonalize, into `direction`.
 VIT_VECTOR_CLONES void muonMomentum(const OptimizerTensor& t, const OptimizerSettings& s, float scale, float* __restrict direction) {
   const float* __restrict grad = t.grad;
@@ -116,11 +131,12 @@ float optimizerStep(const OptimizerTensor* tensors, size_t count, const Optimize
   const float scale = s.maxNorm > 0 ? std::min(s.maxNorm / (norm + 1e-6f), 1.0f) : 1.0f;
   forEachTask(chunks.size(), [&](size_t i) {
     const OptimizerTensor& t = tensors[chunks[i].tensor];
-    if (!t.muon) adamRange(t, s, scale, chunks[i].begin, chunks[i].end);
+    if (t.rule == OptimizerRule::kAdam) adamRange(t, s, scale, chunks[i].begin, chunks[i].end);
+    if (t.rule == OptimizerRule::kSgd) sgdRange(t, s, scale, chunks[i].begin, chunks[i].end);
   });
   // Muon's products run on all threads themselves: one parameter after the other.
   for (size_t t = 0; t < count; t++) {
-    if (tensors[t].muon) muonStep(tensors[t], s, scale);
+    if (tensors[t].rule == OptimizerRule::kMuon) muonStep(tensors[t], s, scale);
   }
   return norm;
 }

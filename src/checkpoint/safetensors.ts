@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { BYTES_PER_ELEMENT as STORAGE_BYTES, type StorageDtype, toFloat32 } from './dtypes.js';
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors), by hand: an 8-byte
@@ -11,11 +12,13 @@ import { UserError } from '../errors.js';
  */
 export type SafeTensor =
   | { dtype: 'F32'; shape: number[]; data: Float32Array }
-  | { dtype: 'I32'; shape: number[]; data: Int32Array };
+  | { dtype: 'I32'; shape: number[]; data: Int32Array }
+  | { dtype: 'I64'; shape: number[]; data: BigInt64Array };
 
 export type DType = SafeTensor['dtype'];
 
-const BYTES_PER_ELEMENT: Record<DType, number> = { F32: 4, I32: 4 };
+/** Read as float32 (the values PyTorch may save in, which vit computes with in float32). */
+const CONVERTED: StorageDtype[] = ['F16', 'BF16', 'F64'];
 
 export function encodeSafetensors(
   tensors: Record<string, SafeTensor>,
@@ -86,8 +89,9 @@ export function decodeSafetensors(
     const entry = entries[name];
     if (!isPlainObject(entry)) throw fail(`tensor ${name}: entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry;
-    if (dtype !== 'F32' && dtype !== 'I32') {
-      throw fail(`tensor ${name}: unsupported dtype ${JSON.stringify(dtype)} (expected F32 or I32)`);
+    const known = ['F32', 'I32', 'I64', ...CONVERTED];
+    if (typeof dtype !== 'string' || !known.includes(dtype)) {
+      throw fail(`tensor ${name}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${known.join(', ')})`);
     }
     if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
       throw fail(`tensor ${name}: shape must be an array of non-negative integers`);
@@ -99,15 +103,17 @@ export function decodeSafetensors(
     if (begin > end || end > dataLength) {
       throw fail(`tensor ${name}: data_offsets [${begin}, ${end}] out of range (data section is ${dataLength} bytes)`);
     }
-    const expectedBytes = elementCount(shape) * BYTES_PER_ELEMENT[dtype];
+    const expectedBytes = elementCount(shape) * STORAGE_BYTES[dtype as StorageDtype];
     if (end - begin !== expectedBytes) {
       throw fail(`tensor ${name}: ${end - begin} bytes of data, shape [${shape}] of ${dtype} needs ${expectedBytes}`);
     }
     // A copy into a fresh buffer, which typed arrays can view aligned. (Not bytes.slice(): on a
     // Node Buffer, as readFile returns, slice() shares memory instead of copying.)
     const raw = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
-    tensors[name] =
-      dtype === 'F32' ? { dtype, shape, data: new Float32Array(raw) } : { dtype, shape, data: new Int32Array(raw) };
+    if (dtype === 'F32') tensors[name] = { dtype, shape, data: new Float32Array(raw) };
+    else if (dtype === 'I32') tensors[name] = { dtype, shape, data: new Int32Array(raw) };
+    else if (dtype === 'I64') tensors[name] = { dtype, shape, data: new BigInt64Array(raw) };
+    else tensors[name] = { dtype: 'F32', shape, data: toFloat32(new Uint8Array(raw), 0, elementCount(shape), dtype as StorageDtype) };
   }
   return { tensors, metadata };
 }

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
 import { Command } from 'commander';
 import { basename, extname } from 'node:path';
-import type { BackendName, ModelConfig } from '../config/schema.js';
+import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { isCct, modelForward } from '../model/family.js';
-import { type TokenMapper, cctSequencePooling, vitAttentionRollout } from '../model/token-maps.js';
+import { familyOf } from '../families/index.js';
+import { modelForward, modelName, tokenMaps } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type AttentionPanel, attentionFigure } from '../viz/attention-figure.js';
 import { backendOption } from './common-options.js';
@@ -31,20 +31,16 @@ export function attentionCommand(): Command {
     .action(runAction(runAttention));
 }
 
-/** The one family-specific piece: a map over the token grid per image (see model/token-maps.ts). */
-function tokenMapperFor(cfg: ModelConfig): TokenMapper {
-  return isCct(cfg) ? cctSequencePooling : vitAttentionRollout;
-}
-
 async function runAttention(files: string[], flags: AttentionFlags): Promise<void> {
   if (extname(flags.out).toLowerCase() !== '.png') throw new UserError(`--out ${flags.out}: expected a file ending in .png`);
   const images = await readImages(files);
-  const model = await loadInferenceModel(flags.checkpoint, flags.backend);
-  const mapper = tokenMapperFor(model.cfg);
+  const model = await loadInferenceModel(flags.checkpoint, flags.backend, (cfg) => {
+    if (!familyOf(cfg).tokenMap) throw new UserError(`${flags.checkpoint}: ${modelName(cfg)} has no attention to draw (vit attention is for the transformer families: ViT, CCT)`);
+  });
   let results: { weights: number[][]; heads: number[][][][] | null; probabilities: number[][] }[];
   try {
-    results = (await mapBatches<number[][] | number[][][][]>(imagesAsSplit(images), 16, (x) => {
-      const { weights, heads } = mapper(model.params, model.cfg, x);
+    results = (await mapBatches<number[][] | number[][][][]>(imagesAsSplit(images), 16, model.normalization, (x) => {
+      const { weights, heads } = tokenMaps(model.params, model.cfg, x)!;
       const probabilities = tf.softmax(modelForward(model.params, model.cfg, x, { training: false }));
       return heads ? [weights, probabilities, heads] : [weights, probabilities];
     })).map(([weights, probabilities, heads]) => ({

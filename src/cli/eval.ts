@@ -9,7 +9,8 @@ import { type BackendName, TTA_MODES, type Tta, testTta } from '../config/schema
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { selectSplits } from '../data/splits.js';
-import { initParams, paramShapes } from '../model/family.js';
+import { normalizationOf } from '../data/normalize.js';
+import { initParams, stateShapes } from '../model/index.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
 import { evaluate } from '../train/evaluate.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -37,7 +38,7 @@ export function evalCommand(): Command {
     .addOption(dataDirOption())
     .addOption(backendOption())
     .option('--json', 'print one JSON object (accuracy, loss, per_class, confusion) instead of tables')
-    .option('--predictions <file.csv>', 'write index,label,prediction for every test image')
+    .option('--predictions <file.csv>', 'write index,label,prediction,logit_0,…,logit_9 for every test image (the logits with the TTA applied)')
     .option('--plot <file>', 'draw the confusion matrix as a labelled heatmap with per-class accuracy (.png or .svg)')
     .addOption(new Option('--tta <mode>', "test-time augmentation (default: the run's train.test_tta, else its train.eval_tta)").choices(TTA_MODES))
     .option('--full-test', "evaluate all test images even if the run's config limited them (data.limit_test)")
@@ -48,7 +49,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   const ckpt = await loadCheckpoint(flags.checkpoint);
   const cfg = ckpt.config;
   // Before the backend starts (and prints), so that a mismatch is the only thing the user sees.
-  checkShapes(ckpt.weights, paramShapes(cfg.model), `${flags.checkpoint}/weights.safetensors`);
+  checkShapes(ckpt.weights, stateShapes(cfg.model), `${flags.checkpoint}/weights.safetensors`);
   if (flags.plot) checkChartPath(flags.plot, '--plot');
   const backend = await useBackend(flags.backend ?? cfg.backend);
   try {
@@ -57,15 +58,12 @@ async function runEval(flags: EvalFlags): Promise<void> {
     const params = initParams(cfg.model, cfg.seed);
     restoreVariables(params, ckpt.weights, `${flags.checkpoint}/weights.safetensors`);
     const tta = flags.tta ?? testTta(cfg.train);
-    const result = await evaluate(params, cfg.model, test, cfg.train.eval_batch_size, tta);
+    const result = await evaluate(params, cfg.model, test, { batchSize: cfg.train.eval_batch_size, tta, normalization: normalizationOf(cfg.data) });
     tf.dispose(Object.values(params));
 
     const confusion = confusionMatrix(test.labels, result.predictions, cfg.model.num_classes);
     const perClass = perClassAccuracy(confusion);
-    if (flags.predictions) {
-      const rows = Array.from(test.labels, (label, i) => [i, label, result.predictions[i]]);
-      await writeFileAtomic(flags.predictions, await writeToString(rows, { headers: ['index', 'label', 'prediction'], includeEndRowDelimiter: true }));
-    }
+    if (flags.predictions) await writePredictions(flags.predictions, test.labels, result.predictions, result.logits, cfg.model.num_classes);
     if (flags.plot) {
       const title = `${flags.checkpoint} (epoch ${ckpt.state.epoch}), ${test.count} test images`;
       await writeChart(flags.plot, confusionSpec(confusion, data.classes, perClass, result.accuracy, title));
@@ -93,6 +91,16 @@ async function runEval(flags: EvalFlags): Promise<void> {
   } finally {
     backend.dispose();
   }
+}
+
+/**
+ * One row per image: its index in the test set, true label, predicted class and logits (to
+ * ensemble or calibrate with), the logits as float32 values read back exactly.
+ */
+async function writePredictions(path: string, labels: Uint8Array, predictions: Int32Array, logits: Float32Array, classes: number): Promise<void> {
+  const logitColumns = Array.from({ length: classes }, (_, c) => `logit_${c}`);
+  const rows = Array.from(labels, (label, i) => [i, label, predictions[i], ...Array.from(logits.subarray(i * classes, (i + 1) * classes))]);
+  await writeFileAtomic(path, await writeToString(rows, { headers: ['index', 'label', 'prediction', ...logitColumns], includeEndRowDelimiter: true }));
 }
 
 /** Rows are true labels, columns predictions; the diagonal is highlighted; last column is recall. */

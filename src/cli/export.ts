@@ -2,11 +2,12 @@ import { Command, Option } from 'commander';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { checkWeights, toPytorchStateDict } from '../checkpoint/pytorch.js';
 import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
-import { ConfigSchema, type ModelConfig } from '../config/schema.js';
+import { parseConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { classNames } from '../data/cifar10.js';
 import { UserError } from '../errors.js';
-import { checkWeights, toPytorch } from '../model/family.js';
 import { onnxModel } from '../onnx/model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { runAction } from './run-action.js';
@@ -27,7 +28,7 @@ export function exportCommand(): Command {
     .addOption(new Option('--format <format>', 'the format, if --out does not say it by its extension').choices(FORMAT_NAMES))
     .addHelpText(
       'after',
-      '\nFormats:\n  .safetensors  the weights as a PyTorch state_dict (vit-pytorch\'s ViT, SHI-Labs\' CCT)\n' +
+      '\nFormats:\n  .safetensors  the weights as the reference PyTorch module\'s state_dict (each family\'s; docs/checkpoint.md)\n' +
         '  .onnx         the whole model, weights and pixel normalisation inside: RGB 0-255 in, logits out\n' +
         '\nExample:\n  vit export --checkpoint checkpoints/cpu-1h/best --out cct.onnx',
     )
@@ -59,7 +60,8 @@ export function exportFormat(outPath: string, flag?: ExportFormat): ExportFormat
  * (safetensors), or the model as an ONNX graph. On any error nothing is written.
  */
 export async function exportCheckpoint(checkpointDir: string, outPath: string, format = exportFormat(outPath)): Promise<void> {
-  const cfg = await readModelConfig(join(checkpointDir, 'config.json'));
+  const config = await readRunConfig(join(checkpointDir, 'config.json'));
+  const cfg = config.model;
   const weightsPath = join(checkpointDir, 'weights.safetensors');
   const bytes = await readCheckpointFile(weightsPath);
   const { tensors } = decodeSafetensors(bytes, weightsPath);
@@ -70,15 +72,18 @@ export async function exportCheckpoint(checkpointDir: string, outPath: string, f
       checkpoint: checkpointDir,
       checkpoint_weights_sha256: createHash('sha256').update(bytes).digest('hex'),
       model_config: JSON.stringify(cfg),
+      normalization: JSON.stringify({ mean: config.data.mean, std: config.data.std }),
     };
-    await writeFileAtomic(outPath, onnxModel(tensors, cfg, metadata));
+    await writeFileAtomic(outPath, onnxModel(tensors, cfg, config.data, metadata));
     return;
   }
-  const { stateDict, metadata } = toPytorch(tensors, cfg);
+  const { stateDict, metadata } = toPytorchStateDict(tensors, cfg);
+  metadata.normalization = JSON.stringify({ mean: config.data.mean, std: config.data.std });
   await writeFileAtomic(outPath, encodeSafetensors(stateDict, metadata));
 }
 
-export async function readModelConfig(path: string): Promise<ModelConfig> {
+/** A checkpoint's config.json: the run's resolved config. */
+async function readRunConfig(path: string): Promise<Config> {
   let json: unknown;
   try {
     json = JSON.parse((await readCheckpointFile(path)).toString());
@@ -86,14 +91,7 @@ export async function readModelConfig(path: string): Promise<ModelConfig> {
     if (err instanceof UserError) throw err;
     throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  const model = (json as { model?: unknown } | null)?.model;
-  if (typeof model !== 'object' || model === null) throw new UserError(`${path}: expected a "model" object`);
-  const parsed = ConfigSchema.shape.model.safeParse(model);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`${path}: model.${issue.path.join('.')}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseConfig(json, path);
 }
 
 export async function readCheckpointFile(path: string): Promise<Buffer> {

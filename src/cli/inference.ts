@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActiveBackend, useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
-import { type BackendName, type ModelConfig, type Tta, testTta } from '../config/schema.js';
+import { type BackendName, type Tta, testTta } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
 import { IMAGE_BYTES, IMAGE_SIZE, type Split, classNames } from '../data/cifar10.js';
+import { normalizationOf } from '../data/normalize.js';
 import { UserError } from '../errors.js';
-import { type Params, evalLogits, initParams, paramShapes } from '../model/family.js';
+import { type ModelConfig, type Params, evalLogits, initParams, stateShapes } from '../model/index.js';
 import { type RgbImage, readImageRgb } from '../viz/image-io.js';
 
 /** A checkpoint's model, loaded on a backend, for running on the user's own images. */
@@ -15,16 +16,21 @@ export interface InferenceModel {
   params: Params;
   /** The run's test TTA (train.test_tta, else eval_tta), so that predictions match what `vit eval` measures. */
   tta: Tta;
+  /** The run's normalisation (data.mean, data.std). */
+  normalization: Float32Array;
+
   classes: string[];
   backend: ActiveBackend;
   dispose(): void;
 }
 
-export async function loadInferenceModel(checkpoint: string, backendFlag?: BackendName): Promise<InferenceModel> {
+/** Loads a checkpoint's model; `check` (a UserError for a model the command cannot use) runs before the backend starts. */
+export async function loadInferenceModel(checkpoint: string, backendFlag?: BackendName, check?: (cfg: ModelConfig) => void): Promise<InferenceModel> {
   const ckpt = await loadCheckpoint(checkpoint);
   const cfg = ckpt.config.model;
+  check?.(cfg);
   // Before the backend starts (and prints), so that a mismatch is the only thing the user sees.
-  checkShapes(ckpt.weights, paramShapes(cfg), `${checkpoint}/weights.safetensors`);
+  checkShapes(ckpt.weights, stateShapes(cfg), `${checkpoint}/weights.safetensors`);
   if (cfg.image_size !== IMAGE_SIZE) throw new UserError(`${checkpoint}/config.json: model.image_size ${cfg.image_size} is not CIFAR-10's ${IMAGE_SIZE}`);
   const backend = await useBackend(backendFlag ?? ckpt.config.backend);
   const params = initParams(cfg, ckpt.config.seed);
@@ -34,6 +40,7 @@ export async function loadInferenceModel(checkpoint: string, backendFlag?: Backe
     cfg,
     params,
     tta: testTta(ckpt.config.train),
+    normalization: normalizationOf(ckpt.config.data),
     classes,
     backend,
     dispose() {
@@ -61,12 +68,13 @@ export function imagesAsSplit(images: RgbImage[]): Split {
 }
 
 /**
- * Runs `fn` on each evaluation batch of `split` (normalized images [b, 32, 32, 3]) and returns the
- * per-batch results in order; `fn` runs inside tf.tidy and returns plain arrays.
+ * Runs `fn` on each evaluation batch of `split` (images [b, 32, 32, 3] normalized with
+ * `normalization`) and returns the per-batch results in order; `fn` runs inside tf.tidy and
+ * returns plain arrays.
  */
-export async function mapBatches<T>(split: Split, batchSize: number, fn: (x: tf.Tensor4D) => tf.Tensor[]): Promise<T[][]> {
+export async function mapBatches<T>(split: Split, batchSize: number, normalization: Float32Array, fn: (x: tf.Tensor4D) => tf.Tensor[]): Promise<T[][]> {
   const results: T[][] = [];
-  for (const batch of evalBatches(split, batchSize)) {
+  for (const batch of evalBatches(split, batchSize, normalization)) {
     const { x, y } = toTensors(batch);
     const outputs = tf.tidy(() => fn(x));
     results.push((await Promise.all(outputs.map((t) => t.array()))) as T[]);
@@ -77,6 +85,6 @@ export async function mapBatches<T>(split: Split, batchSize: number, fn: (x: tf.
 
 /** Class probabilities [images][classes], the softmax of the model's logits in evaluation mode (with the run's TTA). */
 export async function classProbabilities(model: InferenceModel, split: Split, batchSize = 64): Promise<number[][]> {
-  const batches = await mapBatches<number[][]>(split, batchSize, (x) => [tf.softmax(evalLogits(model.params, model.cfg, x, model.tta))]);
+  const batches = await mapBatches<number[][]>(split, batchSize, model.normalization, (x) => [tf.softmax(evalLogits(model.params, model.cfg, x, model.tta))]);
   return batches.flatMap(([probabilities]) => probabilities);
 }

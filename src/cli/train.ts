@@ -10,7 +10,7 @@ import { summarizeConfig } from '../config/summary.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
-import { countParams, modelName, paramShapes } from '../model/family.js';
+import { countParams, modelName, stateShapes } from '../model/index.js';
 import { createRunDir } from '../train/run-dir.js';
 import { type TrainEvents, train } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -30,7 +30,7 @@ interface TrainFlags {
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('train a ViT or a CCT (model.name) on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
+    .description('train a model (model.name: vit, cct, convmixer, resnet) on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
     .option('-c, --config <file>', 'config file (JSON), e.g. configs/smoke.json')
     .addOption(setOption())
     .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
@@ -45,7 +45,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   if (!flags.config && !flags.resume) throw new UserError('train needs --config <file> (or --resume <checkpoint>)');
   const resume = flags.resume ? await loadCheckpoint(flags.resume) : undefined;
   const config = resume ? resumedConfig(resume.config, flags) : loadConfig(flags.config!, flags.set);
-  if (resume) checkShapes(resume.weights, paramShapes(config.model), `${flags.resume}/weights.safetensors`);
+  if (resume) checkShapes(resume.weights, stateShapes(config.model), `${flags.resume}/weights.safetensors`);
   const initWeights = !resume && config.train.init_from ? await startingWeights(config) : undefined;
 
   const backend = await useBackend(flags.backend ?? config.backend);
@@ -141,6 +141,6 @@ async function startingWeights(config: Config): Promise<{ arrays: NamedArrays; s
       throw err instanceof UserError ? new UserError(`train.init_from: ${err.message}`) : err;
     },
   );
-  checkShapes(arrays, paramShapes(config.model), source);
+  checkShapes(arrays, stateShapes(config.model), source);
   return { arrays, source };
 }

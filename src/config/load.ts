@@ -30,19 +30,26 @@ export function loadConfig(path: string, overrides: string[] = []): Config {
 /** Validates an already-parsed config object (e.g. the config.json saved with a checkpoint). */
 export function parseConfig(raw: unknown, source: string): Config {
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new UserError(`${source}: ${formatIssues(result.error.issues)}`);
+  if (!result.success) throw new UserError(`${source}: ${formatIssues(result.error.issues, raw)}`);
   return result.data;
 }
 
-function formatIssues(issues: z.core.$ZodIssue[]): string {
+function formatIssues(issues: z.core.$ZodIssue[], raw: unknown): string {
   return issues
     .map((issue) => {
       const path = issue.path.join('.');
       if (issue.code === 'unrecognized_keys') {
         const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
-        return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+        const unknown = `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+        return path === 'model' ? `${unknown} (not a key of model.name '${modelName(raw)}': docs/families.md lists each family's keys)` : unknown;
       }
       return `${path || '(top level)'}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/** The model family a raw config names ('vit' when it names none). */
+function modelName(raw: unknown): string {
+  const name = (raw as { model?: { name?: unknown } } | null)?.model?.name;
+  return typeof name === 'string' ? name : 'vit';
 }

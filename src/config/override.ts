@@ -14,7 +14,7 @@ export function applyOverride(config: Record<string, unknown>, assignment: strin
   const keyPath = assignment.slice(0, eq);
   const text = assignment.slice(eq + 1);
   const keys = keyPath.split('.');
-  const leaf = schemaAt(keyPath, keys);
+  const leaf = schemaAt(keyPath, keys, config);
 
   let target = config;
   for (const key of keys.slice(0, -1)) {
@@ -28,25 +28,44 @@ export function applyOverride(config: Record<string, unknown>, assignment: strin
   target[keys[keys.length - 1]] = coerce(keyPath, text, leaf);
 }
 
-type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; in?: z.ZodType; out?: z.ZodType };
+type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; in?: z.ZodType; out?: z.ZodType; options?: z.ZodType[] };
 const defOf = (schema: z.ZodType): Def => schema._zod.def as unknown as Def;
 
 /**
- * Strips default/optional/nullable wrappers, remembering whether null is allowed, and looks
- * through pipes (z.preprocess, as the model section uses) to the side that is an object.
+ * Strips default/optional/nullable wrappers, remembering whether null is allowed, looks through
+ * pipes (z.preprocess, as the model and optimizer sections use) to the side that is an object,
+ * and takes the option of a union (the model families) that `section` (the raw config's section
+ * there) names by its `name` ('vit' when it names none).
  */
-function unwrap(schema: z.ZodType): { base: z.ZodType; nullable: boolean } {
+function unwrap(schema: z.ZodType, section?: unknown): { base: z.ZodType; nullable: boolean } {
   let nullable = false;
   let s = schema;
-  for (let def = defOf(s); def.innerType || def.type === 'pipe'; def = defOf(s)) {
+  for (let def = defOf(s); def.innerType || def.type === 'pipe' || def.type === 'union'; def = defOf(s)) {
     if (def.type === 'nullable') nullable = true;
-    s = def.type === 'pipe' ? (defOf(def.out!).shape ? def.out! : def.in!) : def.innerType!;
+    if (def.type === 'union') s = unionOption(def.options!, section);
+    else s = def.type === 'pipe' ? (isObjectOrUnion(def.out!) ? def.out! : def.in!) : def.innerType!;
   }
   return { base: s, nullable };
 }
 
-function schemaAt(keyPath: string, keys: string[]): { base: z.ZodType; nullable: boolean } {
+function isObjectOrUnion(schema: z.ZodType): boolean {
+  const def = defOf(schema);
+  return Boolean(def.shape) || def.type === 'union';
+}
+
+/** The option of a union of objects whose literal `name` is the one `section` has (default 'vit'). */
+function unionOption(options: z.ZodType[], section: unknown): z.ZodType {
+  const raw = (section as { name?: unknown } | undefined)?.name;
+  const name = typeof raw === 'string' ? raw : 'vit';
+  const nameOf = (option: z.ZodType) => (defOf(defOf(option).shape!.name) as unknown as { values: unknown[] }).values?.[0];
+  const option = options.find((o) => nameOf(o) === name);
+  if (!option) throw new UserError(`--set: no model family '${name}' (there are: ${options.map(nameOf).join(', ')})`);
+  return option;
+}
+
+function schemaAt(keyPath: string, keys: string[], config: Record<string, unknown>): { base: z.ZodType; nullable: boolean } {
   let node = unwrap(ConfigSchema);
+  let section: unknown = config;
   for (const [i, key] of keys.entries()) {
     const shape = defOf(node.base).shape;
     if (!shape) throw new UserError(`--set ${keyPath}: ${keys.slice(0, i).join('.')} is not an object`);
@@ -54,7 +73,8 @@ function schemaAt(keyPath: string, keys: string[]): { base: z.ZodType; nullable:
       const where = keys.slice(0, i).join('.') || 'the top level';
       throw new UserError(`--set ${keyPath}: unknown key (${where} has: ${Object.keys(shape).join(', ')})`);
     }
-    node = unwrap(shape[key]);
+    section = (section as Record<string, unknown> | undefined)?.[key];
+    node = unwrap(shape[key], section);
   }
   return node;
 }
@@ -73,6 +93,7 @@ function coerce(keyPath: string, text: string, leaf: { base: z.ZodType; nullable
       throw new UserError(`--set ${keyPath}: expected true or false, got "${text}"`);
     case 'string':
     case 'enum':
+    case 'literal':
       return text;
     default:
       try {

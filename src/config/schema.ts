@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { FAMILIES, FAMILY_NAMES, type ModelConfig } from '../families/index.js';
+import { CIFAR10_MEAN, CIFAR10_STD } from '../data/normalize.js';
+import { int, nonNegative, positiveInt } from './key-types.js';
 
 /**
  * The one place where every config key, its type, its range and its default live.
@@ -6,11 +9,6 @@ import { z } from 'zod';
  * Objects are strict: an unknown (e.g. misspelt) key is an error, never silently ignored.
  */
 
-const int = (min: number) => z.number().int().min(min);
-const positiveInt = int(1);
-/** A drop rate: tf.dropout needs it below 1. */
-const dropRate = z.number().min(0).lt(1);
-const nonNegative = z.number().min(0);
 
 export const BACKENDS = ['auto', 'cuda', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const TTA_MODES = ['none', 'flip', 'flip_translate'] as const;
@@ -22,6 +20,14 @@ const DataSchema = z.strictObject({
   limit_test: positiveInt.nullable().default(null),
   /** Hold out the last N training images as the validation set; 0 evaluates on the test set. */
   val_split: int(0).default(0),
+  /**
+   * Per-channel (R, G, B) mean and standard deviation that images are normalised with, in
+   * torchvision's units (pixels scaled to 0–1): x = (pixel / 255 − mean) / std. Training,
+   * evaluation, prediction and the ONNX graph all use them, so a model trained elsewhere (e.g.
+   * kentaroy47/vision-transformers-cifar10's std 0.2023, 0.1994, 0.2010) is evaluated as it was trained.
+   */
+  mean: z.tuple([z.number(), z.number(), z.number()]).default([...CIFAR10_MEAN]),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...CIFAR10_STD]),
   /** Random crop after padding each side by this many pixels (0: off). */
   crop_padding: int(0).max(16).default(4),
   /**
@@ -57,111 +63,31 @@ const DataSchema = z.strictObject({
 });
 
 /**
- * CCT-only keys (model.name 'cct'): the Compact Convolutional Transformer's tokenizer, pooling and
- * MLP width. They are optional in the schema so that a ViT's resolved config (and so its
- * checkpoints and exports) stays exactly as before; for 'cct' the defaults below are filled in.
+ * The model: one family's keys, chosen by `model.name` (src/families/: 'vit', the default when
+ * omitted, 'cct', …). Each family's schema is strict, so a key another family has is an error
+ * that names the family; `prepare` fills the defaults that depend on other keys.
  */
-export const CCT_DEFAULTS = {
-  /** MLP width = dim × mlp_ratio. */
-  mlp_ratio: 2,
-  /** Conv layers in the tokenizer, each Conv (no bias) → ReLU → MaxPool. */
-  conv_layers: 1,
-  /** Channels between conv layers (SHI-Labs' in_planes); the last layer outputs dim. */
-  conv_channels: 64,
-  conv_kernel: 3,
-  conv_stride: 1,
-  conv_padding: 1,
-  pool_kernel: 3,
-  pool_stride: 2,
-  pool_padding: 1,
-  positional_embedding: 'learnable' as 'learnable' | 'sine' | 'none',
-};
-const CCT_KEYS = Object.keys(CCT_DEFAULTS) as (keyof typeof CCT_DEFAULTS)[];
-/**
- * ViT-only keys, with their defaults, that mean nothing to a CCT (its dropout after the positions
- * is `dropout`): a cct config may hold them only at these values (as its resolved config does).
- */
-const VIT_ONLY_DEFAULTS = { patch_size: 4, pool: 'cls', emb_dropout: 0 } as const;
-const VIT_DEFAULTS = { dim: 256, heads: 4 };
+const FAMILY_SCHEMAS = FAMILIES.map((f) => f.schema) as unknown as [z.ZodType<ModelConfig>, ...z.ZodType<ModelConfig>[]];
 
-const ModelObject = z.strictObject({
-  /** The model family: 'vit' (the default; may be omitted) or 'cct'. */
-  name: z.enum(['vit', 'cct']).optional(),
-  image_size: positiveInt.default(32),
-  patch_size: positiveInt.default(VIT_ONLY_DEFAULTS.patch_size),
-  dim: positiveInt.default(VIT_DEFAULTS.dim),
-  depth: positiveInt.default(7),
-  heads: positiveInt.default(VIT_DEFAULTS.heads),
-  /** For 'cct': must be dim / heads (filled in when omitted). */
-  dim_head: positiveInt.default(64),
-  /** For 'cct': dim × mlp_ratio (filled in when omitted). */
-  mlp_dim: positiveInt.default(512),
-  dropout: dropRate.default(0),
-  emb_dropout: dropRate.default(VIT_ONLY_DEFAULTS.emb_dropout),
-  attn_dropout: dropRate.default(0),
-  /** Stochastic depth: the last block's drop probability (linearly increasing from 0). */
-  drop_path: dropRate.default(0),
-  pool: z.enum(['cls', 'mean']).default(VIT_ONLY_DEFAULTS.pool),
-  num_classes: positiveInt.default(10),
-  mlp_ratio: z.number().positive().optional(),
-  conv_layers: positiveInt.optional(),
-  conv_channels: positiveInt.optional(),
-  conv_kernel: positiveInt.optional(),
-  conv_stride: positiveInt.optional(),
-  conv_padding: int(0).optional(),
-  pool_kernel: positiveInt.optional(),
-  pool_stride: positiveInt.optional(),
-  pool_padding: int(0).optional(),
-  positional_embedding: z.enum(['learnable', 'sine', 'none']).optional(),
-  /**
-   * For 'cct' (absent or null: off): airbench's patch-whitening initialisation of the first
-   * tokenizer conv. The k×k×3 patches of `images` training images (a seeded sample, never the
-   * validation split) give the filters v / √(λ + eps) of their second moment's eigenvectors v and
-   * eigenvalues λ, with their negatives, largest λ first: 2·k·k·3 channels (54 for k = 3), or
-   * as many pairs as fit; further channels keep the normal init. `frozen`: never trained (nor
-   * decayed), as airbench's; false: trained from there on.
-   */
-  whiten_init: z
-    .strictObject({
-      frozen: z.boolean().default(true),
-      eps: z.number().positive().default(5e-4),
-      images: positiveInt.default(5000),
-    })
-    .nullable()
-    .optional(),
-});
-
-/** For 'cct', fills the CCT defaults, dim_head = dim / heads and mlp_dim = dim × mlp_ratio where omitted. */
-function withFamilyDefaults(raw: unknown, ctx: z.RefinementCtx): unknown {
-  if (typeof raw !== 'object' || raw === null || (raw as { name?: unknown }).name !== 'cct') return raw;
-  for (const [key, value] of Object.entries(VIT_ONLY_DEFAULTS)) {
-    const given = (raw as Record<string, unknown>)[key];
-    if (given !== undefined && given !== value) ctx.addIssue({ code: 'custom', path: [key], message: "does not apply to model.name 'cct' (remove it)" });
+function prepareModel(raw: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const m = { name: 'vit', ...(raw as Record<string, unknown>) };
+  const family = FAMILIES.find((f) => f.name === m.name);
+  if (!family) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: `expected one of ${FAMILY_NAMES.map((n) => `'${n}'`).join(', ')}, got ${JSON.stringify(m.name)}`, input: m.name });
+    return z.NEVER;
   }
-  const m: Record<string, unknown> = { ...CCT_DEFAULTS, ...(raw as Record<string, unknown>) };
-  const dim = typeof m.dim === 'number' ? m.dim : VIT_DEFAULTS.dim;
-  const heads = typeof m.heads === 'number' ? m.heads : VIT_DEFAULTS.heads;
-  if (m.dim_head === undefined && dim % heads === 0) m.dim_head = dim / heads;
-  if (m.mlp_dim === undefined && typeof m.mlp_ratio === 'number') m.mlp_dim = Math.round(dim * m.mlp_ratio);
-  return m;
+  if (!('prepare' in family) || !family.prepare) return m;
+  let problems = 0;
+  const prepared = family.prepare(m, (key, message) => {
+    problems++;
+    ctx.addIssue({ code: 'custom', path: [key], message, input: m[key as keyof typeof m] });
+  });
+  // What prepare found wrong is the whole story: the schema's own complaints would follow from it.
+  return problems > 0 ? z.NEVER : prepared;
 }
 
-const ModelSchema = z.preprocess(
-  withFamilyDefaults,
-  ModelObject.superRefine((m, ctx) => {
-    const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
-    if (m.name !== 'cct') {
-      if (m.image_size % m.patch_size !== 0) issue('patch_size', 'image_size must be divisible by patch_size');
-      for (const key of [...CCT_KEYS, 'whiten_init' as const]) if (m[key] != null) issue(key, "only for model.name 'cct'");
-      return;
-    }
-    if (m.dim % m.heads !== 0) issue('heads', `must divide dim (${m.dim})`);
-    else if (m.dim_head !== m.dim / m.heads) issue('dim_head', `must be dim / heads (${m.dim / m.heads}) for a cct`);
-    if (m.mlp_dim !== Math.round(m.dim * m.mlp_ratio!)) issue('mlp_dim', `must be dim × mlp_ratio (${Math.round(m.dim * m.mlp_ratio!)}) for a cct`);
-    if (cctGridSide(m as CctConfig) < 1) issue('conv_layers', `leave no tokens of a ${m.image_size}x${m.image_size} image`);
-    if (m.pool_padding! > m.pool_kernel! / 2) issue('pool_padding', 'must be at most half of pool_kernel (as PyTorch\'s MaxPool2d)');
-  }),
-);
+export const ModelSchema = z.preprocess(prepareModel, z.discriminatedUnion('name', FAMILY_SCHEMAS as never) as unknown as z.ZodType<ModelConfig>);
 
 /**
  * optimizer.name 'muon': the Muon group's settings (Keller Jordan's Muon and its defaults); AdamW
@@ -180,13 +106,22 @@ const MuonSchema = z.strictObject({
   weight_decay: nonNegative.default(0),
 });
 
+/** optimizer.name 'sgd': torch.optim.SGD's momentum (dampening 0); its weight decay is L2, added to the gradient. */
+const SgdSchema = z.strictObject({
+  /** buffer ← momentum·buffer + g; 0: plain SGD. */
+  momentum: z.number().min(0).lt(1).default(0.9),
+  /** Nesterov momentum: the update is g + momentum·buffer rather than the buffer. */
+  nesterov: z.boolean().default(false),
+});
+
 const OptimizerObject = z.strictObject({
   /**
-   * 'adamw', 'adam' (L2 weight decay), or 'muon': Muon (optimizer.muon) for the hidden layers'
-   * weight matrices (attention, MLP, conv tokenizer or patch embedding), AdamW for the rest
-   * (norms, biases, positions, cls token, pooling, classifier head).
+   * 'adamw', 'adam' (L2 weight decay), 'sgd' (optimizer.sgd: momentum, L2 weight decay, as
+   * torch.optim.SGD), or 'muon': Muon (optimizer.muon) for the hidden layers' weight matrices
+   * (attention, MLP, convolutions, patch embedding), AdamW for the rest (norms, biases,
+   * positions, cls token, pooling, classifier head).
    */
-  name: z.enum(['adamw', 'adam', 'muon']).default('adamw'),
+  name: z.enum(['adamw', 'adam', 'sgd', 'muon']).default('adamw'),
   lr: z.number().positive().default(1e-3),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
   eps: z.number().positive().default(1e-8),
@@ -196,18 +131,26 @@ const OptimizerObject = z.strictObject({
   grad_clip: z.number().positive().nullable().default(null),
   /** Only for name 'muon' (filled with its defaults when omitted). */
   muon: MuonSchema.optional(),
+  /** Only for name 'sgd' (filled with its defaults when omitted). */
+  sgd: SgdSchema.optional(),
 });
 
-/** For 'muon', fills optimizer.muon with its defaults where omitted, as the CCT keys are for model.name 'cct'. */
-function withMuonDefaults(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null || (raw as { name?: unknown }).name !== 'muon') return raw;
-  return { muon: {}, ...raw };
+/** The optimizers that have settings of their own, under a key of their name. */
+const OWN_SETTINGS = ['muon', 'sgd'] as const;
+
+/** For 'muon' and 'sgd', fills optimizer.muon / optimizer.sgd with their defaults where omitted. */
+function withOwnDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const name = (raw as { name?: unknown }).name;
+  return OWN_SETTINGS.find((n) => n === name) ? { [name as string]: {}, ...raw } : raw;
 }
 
 const OptimizerSchema = z.preprocess(
-  withMuonDefaults,
+  withOwnDefaults,
   OptimizerObject.superRefine((o, ctx) => {
-    if (o.name !== 'muon' && o.muon !== undefined) ctx.addIssue({ code: 'custom', path: ['muon'], message: "only for optimizer.name 'muon'" });
+    for (const key of OWN_SETTINGS) {
+      if (o.name !== key && o[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only for optimizer.name '${key}'` });
+    }
   }),
 );
 
@@ -299,7 +242,7 @@ export const ConfigSchema = z.strictObject({
   seed: int(0).default(0),
   backend: z.enum(BACKENDS).default('auto'),
   data: DataSchema.prefault({}),
-  model: ModelSchema.prefault({}),
+  model: ModelSchema.prefault({}) as unknown as z.ZodType<ModelConfig>,
   optimizer: OptimizerSchema.prefault({}),
   schedule: ScheduleSchema.prefault({}),
   early_stopping: EarlyStoppingSchema.prefault({}),
@@ -321,22 +264,8 @@ export const ConfigSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
-export type ModelConfig = Config['model'];
-/** A model config with name 'cct': the CCT keys are always filled in. */
-export type CctConfig = ModelConfig & Required<Pick<ModelConfig, keyof typeof CCT_DEFAULTS>> & { name: 'cct' };
+export type { ModelConfig } from '../families/index.js';
 
-/**
- * The side of the CCT's token grid: each tokenizer layer is a conv then a max-pool, and each
- * maps a side s to floor((s + 2·padding − kernel) / stride) + 1 (PyTorch's output size).
- */
-export function cctGridSide(m: CctConfig): number {
-  const out = (s: number, k: number, stride: number, pad: number) => Math.floor((s + 2 * pad - k) / stride) + 1;
-  let side = m.image_size;
-  for (let i = 0; i < m.conv_layers; i++) {
-    side = out(out(side, m.conv_kernel, m.conv_stride, m.conv_padding), m.pool_kernel, m.pool_stride, m.pool_padding);
-  }
-  return side;
-}
 export type DataConfig = Config['data'];
 export type OptimizerConfig = Config['optimizer'];
 export type ScheduleConfig = Config['schedule'];

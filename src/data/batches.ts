@@ -4,7 +4,7 @@ import { Rng } from '../util/rng.js';
 import { IDENTITY, alternatingFlips, trainingTransform, writeImage, type ImageAugmentations } from './augment.js';
 import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, NUM_CLASSES, type Split } from './cifar10.js';
 import { mixBatch, type MixOptions } from './mix.js';
-import { CIFAR10_NORMALIZATION } from './normalize.js';
+import { CIFAR10_NORMALIZATION, normalizationOf } from './normalize.js';
 
 /** `size` normalized NHWC images (`x`, size·32·32·3 floats) and their labels. */
 export interface Batch {
@@ -26,6 +26,8 @@ export interface TrainBatchOptions extends ImageAugmentations {
   mix?: MixOptions;
   /** Skip the last batch when it is smaller than `batchSize`. */
   dropLast?: boolean;
+  /** The per-channel normalisation (normalize.ts; default: CIFAR-10's statistics). */
+  normalization?: Float32Array;
 }
 
 /**
@@ -42,6 +44,7 @@ export function trainAugmentations(
   const alternate = data.flip && data.flip_mode === 'alternate';
   if (alternate && !epoch) throw new Error("trainAugmentations: data.flip_mode 'alternate' needs the epoch");
   return {
+    normalization: normalizationOf(data),
     cropPadding: data.crop_padding,
     cropEdge: data.crop_mode,
     flip: alternate ? alternatingFlips(epoch!.flipRng, epoch!.count, epoch!.epoch) : data.flip,
@@ -62,14 +65,14 @@ export function trainAugmentations(
 export function trainBatches(split: Split, options: TrainBatchOptions): Generator<Batch> {
   const order = options.rng.shuffle(identityOrder(split.count));
   const augmentRng = new Rng(options.rng.seed());
-  const transform = trainingTransform(split.images, CIFAR10_NORMALIZATION, options, augmentRng);
+  const transform = trainingTransform(split.images, options.normalization ?? CIFAR10_NORMALIZATION, options, augmentRng);
   const batches = batchesOf(split, order, options.batchSize, options.dropLast ?? false, transform);
   return options.mix ? mixed(batches, options.mix, augmentRng) : batches;
 }
 
-/** The whole split in order, unaugmented, for evaluation. */
-export function evalBatches(split: Split, batchSize: number): Generator<Batch> {
-  const transform = (index: number, out: Float32Array, slot: number) => writeImage(split.images, index, IDENTITY, CIFAR10_NORMALIZATION, out, slot);
+/** The whole split in order, unaugmented, for evaluation, normalised with `normalization` (normalize.ts). */
+export function evalBatches(split: Split, batchSize: number, normalization = CIFAR10_NORMALIZATION): Generator<Batch> {
+  const transform = (index: number, out: Float32Array, slot: number) => writeImage(split.images, index, IDENTITY, normalization, out, slot);
   return batchesOf(split, identityOrder(split.count), batchSize, false, transform);
 }
 

@@ -17,3 +17,13 @@ export function normalizationTable(mean: readonly number[], std: readonly number
 }
 
 export const CIFAR10_NORMALIZATION = normalizationTable(CIFAR10_MEAN, CIFAR10_STD);
+
+const tables = new Map<string, Float32Array>();
+
+/** The normalisation table of a config's `data.mean` and `data.std` (built once per pair). */
+export function normalizationOf(data: { mean: readonly number[]; std: readonly number[] }): Float32Array {
+  const key = JSON.stringify([data.mean, data.std]);
+  let table = tables.get(key);
+  if (!table) tables.set(key, (table = normalizationTable(data.mean, data.std)));
+  return table;
+}

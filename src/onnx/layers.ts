@@ -1,12 +1,13 @@
+import { CONV_TO_PYTORCH } from '../checkpoint/pytorch.js';
 import type { SafeTensor } from '../checkpoint/safetensors.js';
-import type { ModelConfig } from '../config/schema.js';
-import { LAYER_NORM_EPS } from '../model/layers.js';
+import { permuted } from '../checkpoint/layout.js';
+import { BATCH_NORM_EPS, type BatchNormActivation } from '../layers/batch-norm.js';
+import { LAYER_NORM_EPS } from '../layers/layer-norm.js';
 import type { GraphBuilder } from './graph.js';
 
 /**
- * The layers both families share, as ONNX nodes computing what src/model/layers.ts, vit.ts and
- * mlp.ts compute in evaluation mode (no dropout). Tensors are named values of the graph.
- */
+ * The layers the families share (src/layers/), as ONNX nodes computing what they compute in
+ * evaluation mode (no dropout). Tensors are named values of the graph; images are NCHW here.
 
 /** A checkpoint weight (our name) as an initializer of the graph, in our layout, added on first use. */
 export type Param = (name: string) => string;
@@ -42,7 +43,7 @@ export function gelu(g: GraphBuilder, x: string, name = 'gelu'): string {
  * `${prefix}.out`: softmax(q·kᵀ / √dim_head) · v per head, heads concatenated, projected. The qkv
  * product splits into q | k | v, each heads·dim_head wide, head-major within.
  */
-export function attention(g: GraphBuilder, x: string, p: Param, prefix: string, cfg: ModelConfig, tokens: number): string {
+export function attention(g: GraphBuilder, x: string, p: Param, prefix: string, cfg: { heads: number; dim_head: number }, tokens: number): string {
   const { heads, dim_head: dimHead } = cfg;
   const [q, k, v] = g.ops('Split', [linear(g, x, p(`${prefix}.qkv.weight`), undefined, `${prefix}.qkv`)], 3, { axis: -1 }, `${prefix}.qkv.split`);
   // 'b n (h d) -> b h n d' (or 'b h d n' for the keys, transposed for the product).
@@ -62,4 +63,33 @@ export function attention(g: GraphBuilder, x: string, p: Param, prefix: string, 
 export function mlp(g: GraphBuilder, x: string, p: Param, prefix: string): string {
   const hidden = gelu(g, linear(g, x, p(`${prefix}.fc1.weight`), p(`${prefix}.fc1.bias`), `${prefix}.fc1`), `${prefix}.gelu`);
   return linear(g, hidden, p(`${prefix}.fc2.weight`), p(`${prefix}.fc2.bias`), `${prefix}.fc2`);
+}
+
+/**
+ * A 2-D convolution on NCHW `x` with `${prefix}.weight` (ours [kh, kw, in/groups, out], given to
+ * ONNX in PyTorch's [out, in/groups, kh, kw]) and `${prefix}.bias` when the checkpoint has one.
+ * `pads` are [top, left, bottom, right]; `group` = channels makes it depthwise.
+ */
+export function conv(g: GraphBuilder, x: string, weights: Record<string, SafeTensor>, prefix: string, opts: { stride: number; pads: number[]; group?: number }): string {
+  const name = `${prefix}.weight`;
+  const weight = weights[name];
+  if (weight?.dtype !== 'F32') throw new Error(`onnx export: no float32 weight ${name}`);
+  const kernel = permuted(weight, CONV_TO_PYTORCH);
+  const [, , kh, kw] = kernel.shape;
+  const inputs = [x, g.float(name, kernel.shape, kernel.data)];
+  const bias = weights[`${prefix}.bias`];
+  if (bias?.dtype === 'F32') inputs.push(g.float(`${prefix}.bias`, bias.shape, bias.data));
+  const attributes = { kernel_shape: [kh, kw], strides: [opts.stride, opts.stride], pads: opts.pads, group: opts.group ?? 1 };
+  return g.op('Conv', inputs, attributes, prefix);
+}
+
+/**
+ * BatchNorm in evaluation mode (the running statistics) on NCHW `x`, with its fused activation
+ * as src/layers/batch-norm.ts has it: GELU before, ReLU after, or none.
+ */
+export function batchNorm(g: GraphBuilder, x: string, p: Param, prefix: string, activation: BatchNormActivation): string {
+  const input = activation === 'gelu_before' ? gelu(g, x, `${prefix}.gelu`) : x;
+  const inputs = [input, p(`${prefix}.weight`), p(`${prefix}.bias`), p(`${prefix}.running_mean`), p(`${prefix}.running_var`)];
+  const normalized = g.op('BatchNormalization', inputs, { epsilon: { float: BATCH_NORM_EPS } }, prefix);
+  return activation === 'relu_after' ? g.op('Relu', [normalized], {}, `${prefix}.relu`) : normalized;
 }

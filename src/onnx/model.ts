@@ -1,10 +1,10 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProto_DataType, type ValueInfoProto, ValueInfoProtoSchema } from 'onnx-buf';
 import type { SafeTensor } from '../checkpoint/safetensors.js';
-import type { ModelConfig } from '../config/schema.js';
-import { CIFAR10_MEAN, CIFAR10_STD } from '../data/normalize.js';
-import { modelName, onnxLogits } from '../model/family.js';
-import { CHANNELS } from '../model/params.js';
+import type { DataConfig } from '../config/schema.js';
+import { CHANNELS } from '../data/cifar10.js';
+import { familyOf } from '../families/index.js';
+import { type ModelConfig, modelName } from '../model/index.js';
 import { VERSION } from '../version.js';
 import { GraphBuilder } from './graph.js';
 
@@ -20,10 +20,10 @@ const BATCH = 'batch';
  * float32 NCHW [batch, 3, s, s], in; logits [batch, num_classes] out; the normalisation `vit eval`
  * applies is the graph's first step. `metadata` goes into the model's metadata_props.
  */
-export function onnxModel(weights: Record<string, SafeTensor>, cfg: ModelConfig, metadata: Record<string, string>): Uint8Array {
+export function onnxModel(weights: Record<string, SafeTensor>, cfg: ModelConfig, data: Pick<DataConfig, 'mean' | 'std'>, metadata: Record<string, string>): Uint8Array {
   const g = new GraphBuilder();
   const pixels = g.reserve(INPUT_NAME);
-  const logits = onnxLogits(g, normalizePixels(g, pixels), weights, cfg);
+  const logits = familyOf(cfg).onnx(g, normalizePixels(g, pixels, data), weights, cfg);
   if (g.op('Identity', [logits], {}, OUTPUT_NAME) !== OUTPUT_NAME) throw new Error(`onnx export: the output name ${OUTPUT_NAME} was taken`);
   const size = cfg.image_size;
   const graph = create(GraphProtoSchema, {
@@ -49,9 +49,9 @@ export function onnxModel(weights: Record<string, SafeTensor>, cfg: ModelConfig,
  * (pixels / 255 − mean) / std per channel, the table evalBatches normalises with
  * (src/data/normalize.ts), as one multiply and one add per value on NCHW images.
  */
-function normalizePixels(g: GraphBuilder, pixels: string): string {
-  const scale = Float32Array.from(CIFAR10_STD, (std) => 1 / (255 * std));
-  const shift = Float32Array.from(CIFAR10_MEAN, (mean, c) => -mean / CIFAR10_STD[c]);
+function normalizePixels(g: GraphBuilder, pixels: string, { mean, std }: Pick<DataConfig, 'mean' | 'std'>): string {
+  const scale = Float32Array.from(std, (s) => 1 / (255 * s));
+  const shift = Float32Array.from(mean, (m, c) => -m / std[c]);
   const scaled = g.op('Mul', [pixels, g.float('pixel_scale', [1, CHANNELS, 1, 1], scale)], {}, 'scaled');
   return g.op('Add', [scaled, g.float('pixel_shift', [1, CHANNELS, 1, 1], shift)], {}, 'normalized');
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Config, ConfigSchema } from '../config/schema.js';
 import { IMAGE_BYTES, IMAGE_SIZE, loadCifar10 } from '../data/cifar10.js';
 import { writeSyntheticCifar10 } from '../data/synthetic.js';
-import { decayRule, initParams } from '../model/family.js';
+import { initParams } from '../model/index.js';
 import { Optimizer } from '../train/optimizer.js';
 import { stepSeed } from '../train/seeds.js';
 import { trainStep } from '../train/train-step.js';
@@ -44,7 +44,7 @@ export async function guardLosses(model: GuardModel): Promise<number[]> {
   const images = await syntheticImages(GUARD_STEPS * BATCH);
   const cfg = GUARD_CONFIGS[model];
   const params = initParams(cfg.model, cfg.seed);
-  const optimizer = new Optimizer(params, cfg.optimizer, decayRule(cfg.model));
+  const optimizer = Optimizer.forModel(params, cfg);
   const losses: number[] = [];
   for (let step = 0; step < GUARD_STEPS; step++) {
     const batch = tf.tidy(() => ({

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { computeSetup } from '../backend/index.js';
 import type { Config } from '../config/schema.js';
-import { countParams, decayRule, forwardFlops, initParams, modelForward, type Params } from '../model/family.js';
+import { countParams, forwardFlops, initParams, modelForward, type Params } from '../model/index.js';
 import { Optimizer } from '../train/optimizer.js';
 import { sgemmPeak } from './peak.js';
 import { trainStep } from '../train/train-step.js';
@@ -51,7 +51,7 @@ export interface BenchResult {
 export async function measure(cfg: Config, backend: string, opts: BenchOptions): Promise<BenchResult> {
   const model = cfg.model;
   const params = initParams(model, cfg.seed);
-  const optimizer = new Optimizer(params, cfg.optimizer, decayRule(model));
+  const optimizer = Optimizer.forModel(params, cfg);
   const batch = randomBatch(opts.batch, model.image_size, model.num_classes);
   try {
     const step = (i: number) =>

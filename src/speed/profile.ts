@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
-import { decayRule, initParams } from '../model/family.js';
+import { initParams } from '../model/index.js';
 import { Optimizer } from '../train/optimizer.js';
 import { trainStep } from '../train/train-step.js';
 
@@ -18,7 +18,7 @@ export interface KernelShare {
  */
 export async function profileStep(cfg: Config, batchSize: number): Promise<{ stepMs: number; kernels: KernelShare[] }> {
   const params = initParams(cfg.model, cfg.seed);
-  const optimizer = new Optimizer(params, cfg.optimizer, decayRule(cfg.model));
+  const optimizer = Optimizer.forModel(params, cfg);
   const batch = tf.tidy(() => ({
     x: tf.randomNormal([batchSize, cfg.model.image_size, cfg.model.image_size, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
     y: tf.randomUniform([batchSize], 0, cfg.model.num_classes, 'int32', 2) as tf.Tensor1D,

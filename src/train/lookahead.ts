@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedArrays } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
 import type { TrainConfig } from '../config/schema.js';
-import type { Params } from '../model/params.js';
+import type { Params } from '../layers/params.js';
 
 export type LookaheadSettings = NonNullable<TrainConfig['lookahead']>;
 

@@ -1,20 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import type { OptimizerConfig } from '../config/schema.js';
-import { UserError } from '../errors.js';
-import { isHiddenMatrix } from '../model/family.js';
-import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { hasKernel } from '../backend/kernel-traits.js';
-import { OPTIMIZER_STEP } from '../model/fused-kernels.js';
+import { OPTIMIZER_STEP, type OptimizerParameter, type OptimizerRule } from '../backend/fused-kernels.js';
+import { STATE_PREFIX } from '../checkpoint/state-keys.js';
+import type { Config, OptimizerConfig } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import type { Params } from '../layers/params.js';
+import { decayRule, hiddenMatrixRule, trainedParams } from '../model/index.js';
+import { clipByGlobalNorm, globalNorm } from './clip.js';
 import { muonMatrix, muonUpdate } from './muon.js';
 
-/** Model parameters by name. */
-export type Params = Record<string, tf.Variable>;
 /** Gradients by parameter name, as `tf.variableGrads` returns them. */
 export type Grads = Record<string, tf.Tensor>;
 
 /**
- * What a checkpoint keeps to resume the optimizer: the step count and moments `m/<param>`,
- * `v/<param>` (Adam), `muon/<param>` (Muon's momentum buffers).
+ * What a checkpoint keeps to resume the optimizer: the step count and its moments, each named by
+ * its kind's prefix (checkpoint/state-keys.ts) and the parameter's name.
  */
 export interface OptimizerState {
   step: number;
@@ -26,7 +26,7 @@ export interface OptimizerState {
  * `muon` are needed only by 'muon', whose LR is scaled with it: muon.lr · (lr / optimizer.lr).
  */
 export type OptimizerSettings = Pick<OptimizerConfig, 'name' | 'betas' | 'eps' | 'weight_decay' | 'grad_clip'> &
-  Partial<Pick<OptimizerConfig, 'lr' | 'muon'>>;
+  Partial<Pick<OptimizerConfig, 'lr' | 'muon' | 'sgd'>>;
 
 /**
  * Adam with PyTorch's semantics. Weight decay applies only to parameters `isDecayed` names
@@ -35,33 +35,49 @@ export type OptimizerSettings = Pick<OptimizerConfig, 'name' | 'betas' | 'eps' |
  * - `adam` (torch.optim.Adam): L2, wd·p is added to the gradient before it enters the moments.
  * The Adam step is p ← p − lr·m̂/(√v̂ + eps), with m̂ and v̂ the bias-corrected moments.
  *
- * `muon` (the Muon package's MuonWithAuxAdam): the parameters `usesMuon` names (by default the
- * hidden layers' weight matrices, family.ts) take Muon steps (muon.ts), p ← p·(1 − lr_μ·wd_μ) − lr_μ·update with
+ * `muon` (the Muon package's MuonWithAuxAdam): the parameters `usesMuon` names (the family's
+ * hidden layers' weight matrices) take Muon steps (muon.ts), p ← p·(1 − lr_μ·wd_μ) − lr_μ·update with
  * lr_μ = muon.lr · (lr / optimizer.lr), so the schedule shapes both groups alike; every other
  * parameter takes AdamW steps with optimizer.lr, betas and weight_decay.
+ *
+ * `sgd` (torch.optim.SGD, dampening 0): g ← g + wd·p (L2), buffer ← momentum·buffer + g, and
+ * p ← p − lr·(Nesterov: g + momentum·buffer; else buffer).
  */
 export class Optimizer {
   private stepsTaken = 0;
   /** Adam's moments, for the parameters Adam updates. */
   private readonly m: Params;
   private readonly v: Params;
-  /** Muon's momentum buffers, for the parameters Muon updates. */
+  /** Muon's or SGD's momentum buffers, for the parameters they update. */
   private readonly buffers: Params;
+
+  /** The optimizer a run of `config` trains with: its model's trained parameters and the family's rules. */
+  static forModel(params: Params, config: Pick<Config, 'model' | 'optimizer'>): Optimizer {
+    return new Optimizer(trainedParams(params, config.model), config.optimizer, decayRule(config.model), hiddenMatrixRule(config.model));
+  }
 
   constructor(
     /** The parameters it trains (train-step.ts takes the gradients of these only). */
     readonly params: Params,
     private readonly settings: OptimizerSettings,
     private readonly isDecayed: (name: string) => boolean,
-    usesMuon: (name: string) => boolean = isHiddenMatrix,
+    /** For 'muon': which parameters Muon trains (the rest are AdamW's). */
+    usesMuon?: (name: string) => boolean,
   ) {
     const muon = settings.name === 'muon';
-    if (muon && (settings.muon === undefined || settings.lr === undefined)) throw new Error("Optimizer: 'muon' needs the settings' lr and muon");
-    const byMuon = (name: string) => muon && usesMuon(name) && params[name].rank >= 2;
-    const adamParams = Object.fromEntries(Object.entries(params).filter(([name]) => !byMuon(name)));
+    if (muon && (settings.muon === undefined || settings.lr === undefined || usesMuon === undefined)) throw new Error("Optimizer: 'muon' needs the settings' lr and muon, and usesMuon");
+    if (settings.name === 'sgd' && settings.sgd === undefined) throw new Error("Optimizer: 'sgd' needs the settings' sgd");
+    const byBuffer = (name: string) => settings.name === 'sgd' || (muon && usesMuon!(name) && params[name].rank >= 2);
+    const adamParams = Object.fromEntries(Object.entries(params).filter(([name]) => !byBuffer(name)));
     this.m = zerosLikeEach(adamParams);
     this.v = zerosLikeEach(adamParams);
-    this.buffers = zerosLikeEach(Object.fromEntries(Object.entries(params).filter(([name]) => byMuon(name))));
+    this.buffers = zerosLikeEach(Object.fromEntries(Object.entries(params).filter(([name]) => byBuffer(name))));
+  }
+
+  /** How parameter `name` is updated. */
+  private ruleOf(name: string): OptimizerRule {
+    if (!(name in this.buffers)) return 'adam';
+    return this.settings.name === 'sgd' ? 'sgd' : 'muon';
   }
 
   /**
@@ -95,7 +111,15 @@ export class Optimizer {
       };
       names.forEach((name, i) => {
         const p = this.params[name];
-        if (name in this.buffers) {
+        if (this.ruleOf(name) === 'sgd') {
+          const { momentum, nesterov } = this.settings.sgd!;
+          const g = wd > 0 && this.isDecayed(name) ? clipped[i].add(p.mul(c.wd)) : clipped[i];
+          const buffer = this.buffers[name].mul(momentum).add(g);
+          this.buffers[name].assign(buffer);
+          p.assign(p.sub((nesterov ? g.add(buffer.mul(momentum)) : buffer).mul(lr)));
+          return;
+        }
+        if (this.ruleOf(name) === 'muon') {
           const update = muonUpdate(clipped[i], this.buffers[name], muon!);
           const decayed = muon!.weight_decay > 0 && this.isDecayed(name) ? p.mul(1 - muonLr * muon!.weight_decay) : p;
           p.assign(decayed.sub(update.mul(muonLr)));
@@ -117,46 +141,49 @@ export class Optimizer {
 
   /**
    * The same step as one kernel over all parameters (OPTIMIZER_STEP, where the backend has it):
-   * the global norm, clipping, every AdamW update and every Muon update in one call, the
-   * formulas term for term as above and in muon.ts.
+   * the global norm, clipping, every AdamW, Muon and SGD update in one call, the formulas term for
+   * term as above and in muon.ts.
    */
   private fusedStep(names: string[], grads: tf.Tensor[], lr: number, muonLr: number): tf.Scalar {
     const t = this.stepsTaken;
-    const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon } = this.settings;
-    const decoupled = this.settings.name !== 'adam';
-    const byMuon = names.map((name) => name in this.buffers);
+    const { betas, eps, weight_decay: wd, grad_clip: maxNorm, muon, sgd } = this.settings;
+    const decoupled = this.settings.name === 'adamw' || this.settings.name === 'muon';
+    const rules = names.map((name) => this.ruleOf(name));
     const inputs: tf.NamedTensorMap = {};
     names.forEach((name, i) => {
-      const moments = byMuon[i] ? { [`m${i}`]: this.buffers[name] } : { [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] };
+      const moments = rules[i] === 'adam' ? { [`m${i}`]: this.m[name], [`v${i}`]: this.v[name] } : { [`m${i}`]: this.buffers[name] };
       Object.assign(inputs, { [`p${i}`]: this.params[name], [`g${i}`]: grads[i], ...moments });
     });
-    const matrices = names.map((name, i) => (byMuon[i] ? muonMatrix(this.params[name].shape) : null));
+    const decayed = (name: string) => wd > 0 && this.isDecayed(name);
+    const parameters = names.map((name, i): OptimizerParameter => {
+      if (rules[i] === 'muon') {
+        const matrix = muonMatrix(this.params[name].shape);
+        const keep = muon!.weight_decay > 0 && this.isDecayed(name) ? 1 - muonLr * muon!.weight_decay : 1;
+        return { rule: 'muon', keep, l2: 0, rows: matrix.rows, stepScale: muonLr * matrix.scale };
+      }
+      if (rules[i] === 'sgd') return { rule: 'sgd', keep: 1, l2: decayed(name) ? wd : 0, rows: 0, stepScale: lr };
+      return { rule: 'adam', keep: decayed(name) && decoupled ? 1 - lr * wd : 1, l2: decayed(name) && !decoupled ? wd : 0, rows: 0, stepScale: 0 };
+    });
+    const momentum = muon ?? sgd;
     const attrs = {
-      count: names.length,
+      parameters,
       beta1: betas[0],
       beta2: betas[1],
       stepSize: lr / (1 - betas[0] ** t),
       invSqrtBias2: 1 / Math.sqrt(1 - betas[1] ** t),
       eps,
       maxNorm: maxNorm ?? 0,
-      momentum: muon?.momentum ?? 0,
-      nesterov: muon?.nesterov ?? false,
+      momentum: momentum?.momentum ?? 0,
+      nesterov: momentum?.nesterov ?? false,
       nsSteps: muon?.ns_steps ?? 0,
-      keep: names.map((name, i) => {
-        if (byMuon[i]) return muon!.weight_decay > 0 && this.isDecayed(name) ? 1 - muonLr * muon!.weight_decay : 1;
-        return wd > 0 && this.isDecayed(name) && decoupled ? 1 - lr * wd : 1;
-      }),
-      l2: names.map((name, i) => (!byMuon[i] && wd > 0 && this.isDecayed(name) && !decoupled ? wd : 0)),
-      muon: matrices.map((matrix) => matrix?.rows ?? 0),
-      stepScale: matrices.map((matrix) => (matrix ? muonLr * matrix.scale : 0)),
     };
     const [norm, ...updated] = tf.engine().runKernel(OPTIMIZER_STEP, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     const n = names.length;
     let v = 2 * n;
     names.forEach((name, i) => {
       this.params[name].assign(updated[i]);
-      (byMuon[i] ? this.buffers : this.m)[name].assign(updated[n + i]);
-      if (!byMuon[i]) this.v[name].assign(updated[v++]);
+      (rules[i] === 'adam' ? this.m : this.buffers)[name].assign(updated[n + i]);
+      if (rules[i] === 'adam') this.v[name].assign(updated[v++]);
     });
     tf.dispose(updated);
     return norm as tf.Scalar;
@@ -200,15 +227,13 @@ export class Optimizer {
   }
 
   private moments(): Map<string, tf.Variable> {
+    const { adamFirstMoment, adamSecondMoment, muonMomentum, sgdMomentum } = STATE_PREFIX;
     return new Map(
-      Object.keys(this.params).flatMap((name): [string, tf.Variable][] =>
-        name in this.buffers
-          ? [[`muon/${name}`, this.buffers[name]]]
-          : [
-              [`m/${name}`, this.m[name]],
-              [`v/${name}`, this.v[name]],
-            ],
-      ),
+      Object.keys(this.params).flatMap((name): [string, tf.Variable][] => {
+        const rule = this.ruleOf(name);
+        if (rule === 'adam') return [[adamFirstMoment + name, this.m[name]], [adamSecondMoment + name, this.v[name]]];
+        return [[(rule === 'sgd' ? sgdMomentum : muonMomentum) + name, this.buffers[name]]];
+      }),
     );
   }
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { computeSetup } from '../backend/index.js';
 import { type Checkpoint, type NamedArrays, type TrainingState, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { STATE_PREFIX, isOptimizerMoment, underPrefix, withPrefix } from '../checkpoint/state-keys.js';
 import { restoreVariables, snapshot } from '../checkpoint/weights.js';
 import type { Config } from '../config/schema.js';
 import { toTensors, trainAugmentations, trainBatches } from '../data/batches.js';
@@ -9,7 +10,8 @@ import type { Cifar10, Split } from '../data/cifar10.js';
 import { prefetch } from '../data/prefetch.js';
 import { selectSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { type Params, decayRule, initParams, isCct } from '../model/family.js';
+import { normalizationOf } from '../data/normalize.js';
+import { type Params, bufferShapes, initFromData, initParams } from '../model/index.js';
 import { explainSystemError } from '../system-error.js';
 import { VERSION } from '../version.js';
 import { plannedEpochs } from './budget.js';
@@ -23,7 +25,6 @@ import { type Schedule, createSchedule } from './schedule.js';
 import { type SavedAt, saveFailure } from './save-failure.js';
 import { epochRng, flipRng, stepSeed } from './seeds.js';
 import { trainStep } from './train-step.js';
-import { frozenParams, whitenTokenizer } from './whiten-init.js';
 
 export type StopReason = 'completed' | 'early_stopping' | 'time_budget' | 'interrupted';
 
@@ -100,12 +101,10 @@ class TrainingRun {
     this.stepsPerEpoch = Math.ceil(train.count / cfg.train.batch_size);
     this.params = initParams(cfg.model, cfg.seed);
     // Computed, not loaded: a resumed run or init_from restores its weights below instead.
-    if (isCct(cfg.model) && !opts.resume && !opts.initWeights) whitenTokenizer(this.params, cfg.model, train, cfg.seed);
-    const frozen = frozenParams(cfg.model);
-    const trained = Object.fromEntries(Object.entries(this.params).filter(([name]) => !frozen.has(name)));
-    this.optimizer = new Optimizer(trained, cfg.optimizer, decayRule(cfg.model));
+    if (!opts.resume && !opts.initWeights) initFromData(this.params, cfg.model, { train, seed: cfg.seed, normalization: normalizationOf(cfg.data) });
+    this.optimizer = Optimizer.forModel(this.params, cfg);
     if (!opts.resume && opts.initWeights) restoreVariables(this.params, opts.initWeights.arrays, opts.initWeights.source);
-    this.ema = cfg.train.ema ? new Ema(this.params, cfg.train.ema.decay, cfg.train.ema.warmup) : null;
+    this.ema = cfg.train.ema ? new Ema(this.params, cfg.train.ema.decay, cfg.train.ema.warmup, new Set(Object.keys(bufferShapes(cfg.model)))) : null;
     this.lookahead = cfg.train.lookahead ? new Lookahead(cfg.train.lookahead) : null;
     this.stopper = new EarlyStopping(cfg.early_stopping);
     // Checkpoints written before planned_epochs existed have none: their runs were not planned.
@@ -146,7 +145,11 @@ class TrainingRun {
 
       this.lookahead?.endEpoch(this.optimizer.params);
       const trainSeconds = (this.now() - epochStart) / 1000;
-      const evaluation = await evaluate(this.ema?.params ?? this.params, cfg.model, this.splits.val, cfg.train.eval_batch_size, cfg.train.eval_tta);
+      const evaluation = await evaluate(this.ema?.params ?? this.params, cfg.model, this.splits.val, {
+        batchSize: cfg.train.eval_batch_size,
+        tta: cfg.train.eval_tta,
+        normalization: normalizationOf(cfg.data),
+      });
       const metrics = { val_loss: evaluation.loss, val_acc: evaluation.accuracy };
       const { sums } = trained;
       const row: MetricsRow = {
@@ -283,28 +286,28 @@ class TrainingRun {
   /**
    * Loads a checkpoint's weights, optimizer, schedule and early-stopping state. With EMA on, the
    * saved weights are the average, and the raw training weights sit with the optimizer's moments
-   * as `w/<param>`.
+   * (STATE_PREFIX.rawWeights).
    */
   private restore(ckpt: Checkpoint): void {
-    const raw = Object.fromEntries(Object.entries(ckpt.optimizer).filter(([n]) => n.startsWith(RAW_WEIGHTS)).map(([n, a]) => [n.slice(RAW_WEIGHTS.length), a]));
+    const raw = underPrefix(STATE_PREFIX.rawWeights, ckpt.optimizer);
     if (this.ema) {
       if (Object.keys(raw).length === 0) {
         throw new UserError('the checkpoint was saved without train.ema, so its raw training weights are not there to resume with train.ema on');
       }
       restoreVariables(this.ema.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
-      restoreVariables(this.params, raw, "the resumed checkpoint's optimizer.safetensors (w/)");
+      restoreVariables(this.params, raw, `the resumed checkpoint's optimizer.safetensors (${STATE_PREFIX.rawWeights})`);
     } else {
       restoreVariables(this.params, ckpt.weights, "the resumed checkpoint's weights.safetensors");
     }
     const moments = Object.fromEntries(
       Object.entries(ckpt.optimizer)
-        .filter(([n]) => !n.startsWith(RAW_WEIGHTS) && !n.startsWith(SLOW_WEIGHTS))
+        .filter(([n]) => isOptimizerMoment(n))
         .map(([n, a]) => [n, tf.tensor(a.data, a.shape)]),
     );
     this.optimizer.setState({ step: ckpt.state.optimizer_step, tensors: moments });
     tf.dispose(Object.values(moments));
-    const slow = Object.fromEntries(Object.entries(ckpt.optimizer).filter(([n]) => n.startsWith(SLOW_WEIGHTS)).map(([n, a]) => [n.slice(SLOW_WEIGHTS.length), a]));
-    this.lookahead?.restore(this.optimizer.params, Object.keys(slow).length > 0 ? slow : null, "the resumed checkpoint's optimizer.safetensors (la/)");
+    const slow = underPrefix(STATE_PREFIX.slowWeights, ckpt.optimizer);
+    this.lookahead?.restore(this.optimizer.params, Object.keys(slow).length > 0 ? slow : null, `the resumed checkpoint's optimizer.safetensors (${STATE_PREFIX.slowWeights})`);
     this.schedule.setState(ckpt.state.schedule);
     this.stopper.setState(ckpt.state.early_stopping);
   }
@@ -316,8 +319,8 @@ class TrainingRun {
       weights: await snapshot(this.ema?.params ?? this.params),
       optimizer: {
         ...(await snapshot(moments.tensors)),
-        ...(this.ema ? await snapshot(Object.fromEntries(Object.entries(this.params).map(([n, w]) => [RAW_WEIGHTS + n, w]))) : {}),
-        ...(this.lookahead?.weights ? await snapshot(Object.fromEntries(Object.entries(this.lookahead.weights).map(([n, w]) => [SLOW_WEIGHTS + n, w]))) : {}),
+        ...(this.ema ? await snapshot(withPrefix(STATE_PREFIX.rawWeights, this.params)) : {}),
+        ...(this.lookahead?.weights ? await snapshot(withPrefix(STATE_PREFIX.slowWeights, this.lookahead.weights)) : {}),
       },
       state: { ...this.state, optimizer_step: moments.step },
       meta: { tool: 'vit', version: VERSION, backend: this.opts.backend, compute: computeSetup(this.opts.backend), date: new Date().toISOString(), metrics },
@@ -348,11 +351,6 @@ class TrainingRun {
     tf.dispose(Object.values(this.params));
   }
 }
-
-/** With EMA on, the raw training weights are saved with the optimizer state under this prefix. */
-const RAW_WEIGHTS = 'w/';
-/** With train.lookahead on (and started), its slow weights are saved there under this prefix. */
-const SLOW_WEIGHTS = 'la/';
 
 export const FRESH_STATE: TrainingState = {
   epoch: 0,

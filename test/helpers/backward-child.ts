@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../src/backend/index.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { initParams, modelForward } from '../../src/model/family.js';
+import { initParams, modelForward } from '../../src/model/index.js';
 import { freeBackwardMemoryEarly } from '../../src/train/backward-memory.js';
 import { crossEntropy } from '../../src/train/loss.js';
 

@@ -25,6 +25,8 @@ export interface NativeAddon {
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, y: number, dx: number, ...window: number[]): void;
   slice(heap: ArrayBuffer, x: number, out: number, elementBytes: number, geometry: Float64Array): void;
   optimizerStep(heap: ArrayBuffer, table: Float64Array, ...settingsAndNormOut: (number | boolean)[]): void;
+  /** The field names of one row of optimizerStep's table, in order. */
+  optimizerTableLayout(): string[];
 }
 
 /**
@@ -34,7 +36,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 5;
+const ABI = 6;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

@@ -1,6 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { type NativeAddon, nativeStatus } from './addon.js';
-import { AFFINE, ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, IM2COL, IM2COL_GRAD, LAYER_NORM, LAYER_NORM_GRAD, OPTIMIZER_STEP } from '../../model/fused-kernels.js';
+import {
+  AFFINE,
+  ATTENTION,
+  ATTENTION_GRAD,
+  GELU,
+  GELU_GRAD,
+  IM2COL,
+  IM2COL_GRAD,
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  OPTIMIZER_STEP,
+  type OptimizerParameter,
+  type OptimizerRule,
+} from '../fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
@@ -154,22 +167,39 @@ function registerSlices(native: NativeAddon): void {
   });
 }
 
-/** One call updates every parameter (OPTIMIZER_STEP in fused-kernels.ts): a dozen wasm ops per parameter before. */
+/**
+ * One call updates every parameter (OPTIMIZER_STEP in fused-kernels.ts): a dozen wasm ops per
+ * parameter before. Each parameter is one row of a table of numbers, its fields written by name in
+ * the order the addon gives (optimizerTableLayout(), from native/src/kernels.h).
+ */
 function registerOptimizerStep(native: NativeAddon): void {
+  const layout = native.optimizerTableLayout();
+  const RULES: Record<OptimizerRule, number> = { adam: 0, muon: 1, sgd: 2 };
   registerNative(OPTIMIZER_STEP, (inputs, attrs, backend) => {
-    const count = attrs.count as number;
-    const [keep, l2, muonRows, stepScale] = [attrs.keep, attrs.l2, attrs.muon, attrs.stepScale] as number[][];
-    const params = Array.from({ length: count }, (_, i) => inputs[`p${i}`]);
+    const parameters = attrs.parameters as OptimizerParameter[];
+    const params = parameters.map((_, i) => inputs[`p${i}`]);
     const norm = backend.makeOutput([], 'float32');
     const [pOut, mOut] = [params.map((p) => backend.makeOutput(p.shape, 'float32')), params.map((p) => backend.makeOutput(p.shape, 'float32'))];
-    const vOut = params.map((p, i) => (muonRows[i] > 0 ? null : backend.makeOutput(p.shape, 'float32')));
-    const table = new Float64Array(13 * count);
-    params.forEach((p, i) => {
-      const muon = muonRows[i] > 0;
-      const v = muon ? 0 : at(backend, inputs[`v${i}`]);
-      const vo = vOut[i] ? at(backend, vOut[i]!) : 0;
-      const offsets = [at(backend, p), at(backend, inputs[`g${i}`]), at(backend, inputs[`m${i}`]), v, at(backend, pOut[i]), at(backend, mOut[i]), vo];
-      table.set([...offsets, tf.util.sizeFromShape(p.shape), keep[i], l2[i], muon ? 1 : 0, muonRows[i], stepScale[i]], 13 * i);
+    const vOut = parameters.map((p, i) => (p.rule === 'adam' ? backend.makeOutput(params[i].shape, 'float32') : null));
+    const table = new Float64Array(layout.length * parameters.length);
+    parameters.forEach((setting, i) => {
+      const adam = setting.rule === 'adam';
+      const row: Record<string, number> = {
+        param: at(backend, params[i]),
+        grad: at(backend, inputs[`g${i}`]),
+        m: at(backend, inputs[`m${i}`]),
+        v: adam ? at(backend, inputs[`v${i}`]) : 0,
+        paramOut: at(backend, pOut[i]),
+        mOut: at(backend, mOut[i]),
+        vOut: adam ? at(backend, vOut[i]!) : 0,
+        size: tf.util.sizeFromShape(params[i].shape),
+        keep: setting.keep,
+        l2: setting.l2,
+        rule: RULES[setting.rule],
+        rows: setting.rows,
+        stepScale: setting.stepScale,
+      };
+      table.set(layout.map((field) => row[field]), layout.length * i);
     });
     const settings = ['beta1', 'beta2', 'stepSize', 'invSqrtBias2', 'eps', 'maxNorm', 'momentum', 'nesterov', 'nsSteps'].map((key) => attrs[key] as number | boolean);
     native.optimizerStep(heapOf(backend), table, ...settings, at(backend, norm));

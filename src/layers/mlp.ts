@@ -1,7 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
-import { affineValue, columnSums, matMulT } from './layers.js';
 import { hasKernel } from '../backend/kernel-traits.js';
-import { GELU, GELU_GRAD } from './fused-kernels.js';
+import { GELU, GELU_GRAD } from '../backend/fused-kernels.js';
+import type { Dropout } from './dropout.js';
+import { affineValue, columnSums, matMulT } from './linear.js';
+
+/**
+ * The transformer MLP on every token of x [b, n, dim], with the weights `w('mlp.fc1.…')` and
+ * `w('mlp.fc2.…')`: Linear → GELU → dropout → Linear → dropout.
+ */
+export function mlp(x: tf.Tensor, w: (name: string) => tf.Variable, dropoutRate: number, dropout: Dropout): tf.Tensor {
+  const [dim, hidden] = w('mlp.fc1.weight').shape;
+  const rows = tf.reshape(x, [-1, dim]);
+  // Dropout's multiplier drawn here, in the same order as dropout(gelu(…)) would draw it.
+  const dropMask = dropoutRate > 0 ? dropout(tf.ones([rows.shape[0], hidden]), dropoutRate) : tf.scalar(1);
+  const y = feedForward(rows, w('mlp.fc1.weight'), w('mlp.fc1.bias'), w('mlp.fc2.weight'), w('mlp.fc2.bias'), dropMask);
+  return dropout(tf.reshape(y, x.shape), dropoutRate);
+}
 
 /**
  * The MLP, Linear → GELU (exact, as PyTorch's nn.GELU()) → dropout → Linear, on rows [rows, dim],
@@ -39,13 +53,13 @@ function masked(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
 }
 
 /** x · Φ(x) = x/2 · (1 + erf(x/√2)); one fused kernel where the backend has it. */
-function gelu(x: tf.Tensor): tf.Tensor {
+export function gelu(x: tf.Tensor): tf.Tensor {
   if (hasKernel(GELU)) return tf.engine().runKernel(GELU, { x }) as tf.Tensor;
   return tf.mul(x, normalCdf(x));
 }
 
 /** dy · d/dx x · Φ(x) = dy · (Φ(x) + x · φ(x)), with φ the standard normal density. */
-function geluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+export function geluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   if (hasKernel(GELU_GRAD)) return tf.engine().runKernel(GELU_GRAD, { x, dy }) as tf.Tensor;
   const density = tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
   return tf.mul(dy, tf.add(normalCdf(x), tf.mul(x, density)));

@@ -1,24 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import type { CctConfig, ModelConfig } from '../config/schema.js';
-import { rearrange, reduce } from '../einops/index.js';
-import { cctPoolingWeights } from './cct.js';
-import { type Params, vitForward } from './vit.js';
-
-/**
- * Where a model looks, per image, over its grid of patch tokens (row-major, side √tokens).
- * `weights` [b, tokens] sums to 1 per image; `heads` [b, layers, heads, tokens], when the family
- * has them, is each layer's and head's raw attention from the pooled query to the patches.
- */
-export interface TokenMaps {
-  weights: tf.Tensor2D;
-  heads?: tf.Tensor4D;
-}
-
-/**
- * A model family's one family-specific piece for `vit attention`: ViT gives its attention rollout;
- * a family that pools with learned weights (CCT's sequence pooling) gives those weights.
- */
-export type TokenMapper = (params: Params, cfg: ModelConfig, images: tf.Tensor4D) => TokenMaps;
+import { rearrange, reduce } from '../../einops/index.js';
+import type { Params } from '../../layers/params.js';
+import type { TokenMaps } from '../family.js';
+import type { VitConfig } from './config.js';
+import { vitForward } from './model.js';
 
 /**
  * Attention rollout (Abnar & Zuidema 2020): each block's head-averaged attention, with the
@@ -26,7 +11,7 @@ export type TokenMapper = (params: Params, cfg: ModelConfig, images: tf.Tensor4D
  * R = Â_L ··· Â_1, read from the query the head pools (the cls token, or all tokens for mean
  * pooling) and renormalized over the patches.
  */
-export const vitAttentionRollout: TokenMapper = (params, cfg, images) => {
+export function attentionRollout(params: Params, cfg: VitConfig, images: tf.Tensor4D): TokenMaps {
   const captured: tf.Tensor[] = [];
   try {
     return tf.tidy(() => {
@@ -46,10 +31,10 @@ export const vitAttentionRollout: TokenMapper = (params, cfg, images) => {
   } finally {
     tf.dispose(captured);
   }
-};
+}
 
 /** The attention row of the query the head reads (cls, or the mean over tokens), patch columns only. */
-function pooledQueryRow(attention: tf.Tensor, cfg: ModelConfig, meanPattern: string): tf.Tensor {
+function pooledQueryRow(attention: tf.Tensor, cfg: VitConfig, meanPattern: string): tf.Tensor {
   const rank = attention.rank;
   const rows = cfg.pool === 'cls' ? sliceAxis(attention, rank - 2, 0, 1) : attention;
   const row = reduce(rows, meanPattern, 'mean');
@@ -65,8 +50,3 @@ function sliceAxis(x: tf.Tensor, axis: number, begin: number, size: number): tf.
 function renormalize(x: tf.Tensor): tf.Tensor {
   return tf.div(x, tf.sum(x, -1, true));
 }
-
-/** CCT pools its tokens with learned weights (sequence pooling): those weights are where it looks. */
-export const cctSequencePooling: TokenMapper = (params, cfg, images) => ({
-  weights: cctPoolingWeights(params, cfg as CctConfig, images).weights,
-});

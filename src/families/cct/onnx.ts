@@ -1,14 +1,12 @@
-import type { SafeTensor } from '../checkpoint/safetensors.js';
-import type { CctConfig } from '../config/schema.js';
-import { sinusoidalTable } from '../model/cct.js';
-import { cctTokens, convChannels } from '../model/cct-params.js';
-import { CONV_TO_PYTORCH } from '../model/cct-pytorch.js';
-import { permuted } from '../model/layout.js';
-import type { GraphBuilder } from './graph.js';
-import { attention, checkpointParams, layerNorm, linear, mlp } from './layers.js';
+import type { SafeTensor } from '../../checkpoint/safetensors.js';
+import type { GraphBuilder } from '../../onnx/graph.js';
+import { attention, checkpointParams, conv, layerNorm, linear, mlp } from '../../onnx/layers.js';
+import type { CctConfig } from './config.js';
+import { sinusoidalTable } from './model.js';
+import { cctTokens, convChannels } from './params.js';
 
 /**
- * The CCT of src/model/cct.ts in evaluation mode, as ONNX nodes: normalised NCHW images
+ * The CCT of model.ts in evaluation mode, as ONNX nodes: normalised NCHW images
  * [b, 3, image_size, image_size] → logits [b, num_classes]. conv tokenizer → (+ positions) →
  * `depth` encoder blocks → LayerNorm → sequence pooling → Linear.
  */
@@ -48,13 +46,11 @@ export function cctOnnx(g: GraphBuilder, images: string, weights: Record<string,
 function tokenize(g: GraphBuilder, weights: Record<string, SafeTensor>, cfg: CctConfig, images: string): string {
   let x = images;
   convChannels(cfg).forEach((_, i) => {
-    const name = `tokenizer.conv.${i}.weight`;
-    const kernel = permuted(weights[name], CONV_TO_PYTORCH);
-    const { conv_kernel: k, conv_stride: stride, conv_padding: pad } = cfg;
-    const conv = g.op('Conv', [x, g.float(name, kernel.shape, Float32Array.from(kernel.data))], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] }, `tokenizer.conv.${i}`);
+    const { conv_stride: stride, conv_padding: pad } = cfg;
+    const convolved = conv(g, x, weights, `tokenizer.conv.${i}`, { stride, pads: [pad, pad, pad, pad] });
     // Padding never wins the max (PyTorch's MaxPool2d, tfjs's maxPool and ONNX's MaxPool agree); floor output size.
     const { pool_kernel: pk, pool_stride: ps, pool_padding: pp } = cfg;
-    const pooled = g.op('MaxPool', [conv], { kernel_shape: [pk, pk], strides: [ps, ps], pads: [pp, pp, pp, pp], ceil_mode: 0 }, `tokenizer.pool.${i}`);
+    const pooled = g.op('MaxPool', [convolved], { kernel_shape: [pk, pk], strides: [ps, ps], pads: [pp, pp, pp, pp], ceil_mode: 0 }, `tokenizer.pool.${i}`);
     x = g.op('Relu', [pooled], {}, `tokenizer.relu.${i}`);
   });
   return x;

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasKernel, kernelTraits } from '../backend/kernel-traits.js';
-import { AFFINE, LAYER_NORM, LAYER_NORM_GRAD } from './fused-kernels.js';
-
-export const LAYER_NORM_EPS = 1e-5; // PyTorch's default, so exported weights behave the same there
+import { AFFINE } from '../backend/fused-kernels.js';
 
 /**
  * x · W (+ b) over the last axis, computed on [rows, in] as one plain 2-D matMul: the form wasm
@@ -74,63 +72,3 @@ export function columnSums(m: tf.Tensor): tf.Tensor1D {
   const [rows, columns] = m.shape;
   return tf.reshape(tf.matMul(tf.ones([1, rows]), m as tf.Tensor2D), [columns]);
 }
-
-/**
- * LayerNorm over the last axis: normalise to zero mean and unit variance, then scale and shift.
- * Written with its closed-form gradient, which keeps only x̂ and 1/σ for the backward pass
- * (autodiff through the moments keeps a dozen activation-sized tensors):
- *   dx = (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)) / σ  with ĝ = dy · weight.
- * Each direction is one fused kernel where the backend has it (LAYER_NORM, LAYER_NORM_GRAD).
- */
-export const layerNorm = tf.customGrad((x, weight, bias, save) => {
-  const [value, normalized, invStd] = hasKernel(LAYER_NORM)
-    ? (tf.engine().runKernel(LAYER_NORM, { x, weight, bias } as tf.NamedTensorMap, { eps: LAYER_NORM_EPS }) as tf.Tensor[])
-    : layerNormForward(x as tf.Tensor, weight as tf.Tensor, bias as tf.Tensor);
-  (save as tf.GradSaveFunc)([normalized, invStd, weight as tf.Tensor]);
-  return {
-    value,
-    gradFunc: (dy, [normalized, invStd, weight]) =>
-      tf.tidy(() =>
-        hasKernel(LAYER_NORM_GRAD)
-          ? (tf.engine().runKernel(LAYER_NORM_GRAD, { dy, normalized, invStd, weight }) as tf.Tensor[])
-          : layerNormBackward(dy, normalized, invStd, weight),
-      ),
-  };
-}) as (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
-
-/** LayerNorm in tfjs ops: [x̂ · weight + bias, x̂, 1/σ]. */
-function layerNormForward(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor[] {
-  const centered = tf.sub(x, tf.mean(x, -1, true));
-  const invStd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), LAYER_NORM_EPS));
-  const normalized = tf.mul(centered, invStd);
-  return [tf.add(tf.mul(normalized, weight), bias), normalized, invStd];
-}
-
-/** LayerNorm's gradient in tfjs ops: [dx, dWeight, dBias]. */
-function layerNormBackward(dy: tf.Tensor, normalized: tf.Tensor, invStd: tf.Tensor, weight: tf.Tensor): tf.Tensor[] {
-  const dim = weight.shape[0];
-  const g = tf.mul(dy, weight);
-  const projection = tf.mul(normalized, tf.mean(tf.mul(g, normalized), -1, true));
-  const dx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), projection), invStd);
-  return [dx, columnSums(tf.reshape(tf.mul(dy, normalized), [-1, dim])), columnSums(tf.reshape(dy, [-1, dim]))];
-}
-
-/** a + b (same shapes), for residual connections: unlike tf.add, it keeps neither input alive for the backward pass. */
-export const residualAdd = tf.customGrad((a, b) => ({
-  value: tf.add(a as tf.Tensor, b as tf.Tensor),
-  // Two tensors, not one twice: tfjs disposes a gradient when it accumulates into it.
-  gradFunc: (dy) => [tf.clone(dy), tf.clone(dy)],
-})) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-
-/**
- * x + row for x [b, …] and row [1, …] (one value per position, shared by every sample, as the
- * position embedding). Its gradient Σ_b dy is a product, as wasm's Sum over the batch is slow.
- */
-export const addToEachSample = tf.customGrad((x, row) => ({
-  value: tf.add(x as tf.Tensor, row as tf.Tensor),
-  gradFunc: (dy) =>
-    tf.tidy(() => {
-      const perSample = tf.util.sizeFromShape(dy.shape.slice(1));
-      return [tf.clone(dy), tf.reshape(columnSums(tf.reshape(dy, [-1, perSample])), (row as tf.Tensor).shape)];
-    }),
-})) as (x: tf.Tensor, row: tf.Tensor) => tf.Tensor;

@@ -1,19 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config/schema.js';
-import { Rng } from '../util/rng.js';
-import { tfSeed } from './seed.js';
+import { CHANNELS } from '../../data/cifar10.js';
+import { type Params, initVariables, tfSeed } from '../../layers/params.js';
+import type { Rng } from '../../util/rng.js';
+import type { VitConfig } from './config.js';
 
-/** The model's weights by name; names and shapes are listed in docs/checkpoint.md. */
-export type Params = Record<string, tf.Variable>;
-
-export const CHANNELS = 3;
 const INIT_STD = 0.02;
 
-export function numPatches(cfg: ModelConfig): number {
+export function numPatches(cfg: VitConfig): number {
   return (cfg.image_size / cfg.patch_size) ** 2;
 }
 
-export function patchDim(cfg: ModelConfig): number {
+export function patchDim(cfg: VitConfig): number {
   return cfg.patch_size * cfg.patch_size * CHANNELS;
 }
 
@@ -22,7 +19,7 @@ export function patchDim(cfg: ModelConfig): number {
  * Linear weights are [in, out], so a Linear is a plain `x · W`. Each block's LayerNorm lives
  * with the sublayer it normalises (`attn.norm`, `mlp.norm`), like PyTorch's PreNorm wrapper.
  */
-export function paramShapes(cfg: ModelConfig): Record<string, number[]> {
+export function paramShapes(cfg: VitConfig): Record<string, number[]> {
   const { dim, depth, heads, dim_head, mlp_dim, num_classes } = cfg;
   const inner = heads * dim_head;
   const shapes: Record<string, number[]> = {
@@ -61,31 +58,17 @@ export function isDecayed(name: string): boolean {
   return name.endsWith('.weight') && !name.endsWith('norm.weight');
 }
 
-/**
- * Fresh weights, initialised as timm's ViT does: Linear weights, cls token and position embedding
- * from a normal with std 0.02 truncated at ±2 std; biases zero; LayerNorm gain one, shift zero.
- * Every random tensor gets its own seed drawn from `seed`, so init never touches tfjs's global
- * random state and the same seed gives the same weights on every backend.
- */
-export function initParams(cfg: ModelConfig, seed: number): Params {
-  return initVariables(paramShapes(cfg), initialValue, seed);
+/** Muon's matrices: the patch embedding's and each block's attention and MLP weights (not the head's). */
+export function isHiddenMatrix(name: string): boolean {
+  return /^(blocks\.\d+\.(attn\.(qkv|out)|mlp\.fc[12])|patch_embed)\.weight$/.test(name);
 }
 
 /**
- * One variable per entry of `shapes`, in order, each from `initialValue`, which draws any seeds it
- * needs from one Rng seeded with `seed` (shared by every model family).
+ * Fresh weights, initialised as timm's ViT does: Linear weights, cls token and position embedding
+ * from a normal with std 0.02 truncated at ±2 std; biases zero; LayerNorm gain one, shift zero.
  */
-export function initVariables(
-  shapes: Record<string, number[]>,
-  initialValue: (name: string, shape: number[], rng: Rng) => tf.Tensor,
-  seed: number,
-): Params {
-  const rng = new Rng(seed);
-  const params: Params = {};
-  for (const [name, shape] of Object.entries(shapes)) {
-    params[name] = tf.tidy(() => tf.variable(initialValue(name, shape, rng)));
-  }
-  return params;
+export function initParams(cfg: VitConfig, seed: number): Params {
+  return initVariables(paramShapes(cfg), initialValue, seed);
 }
 
 function initialValue(name: string, shape: number[], rng: Rng): tf.Tensor {

@@ -1,15 +1,16 @@
-import type { SafeTensor } from '../checkpoint/safetensors.js';
-import type { ModelConfig } from '../config/schema.js';
-import { CHANNELS, numPatches } from '../model/params.js';
-import type { GraphBuilder } from './graph.js';
-import { type Param, attention, checkpointParams, layerNorm, linear, mlp } from './layers.js';
+import type { SafeTensor } from '../../checkpoint/safetensors.js';
+import { CHANNELS } from '../../data/cifar10.js';
+import type { GraphBuilder } from '../../onnx/graph.js';
+import { type Param, attention, checkpointParams, layerNorm, linear, mlp } from '../../onnx/layers.js';
+import type { VitConfig } from './config.js';
+import { numPatches } from './params.js';
 
 /**
- * The ViT of src/model/vit.ts in evaluation mode, as ONNX nodes: normalised NCHW images
+ * The ViT of model.ts in evaluation mode, as ONNX nodes: normalised NCHW images
  * [b, 3, image_size, image_size] → logits [b, num_classes]. patches → Linear → [cls; patches] +
  * positions → `depth` pre-norm blocks → cls token (or mean token) → LayerNorm → Linear.
  */
-export function vitOnnx(g: GraphBuilder, images: string, weights: Record<string, SafeTensor>, cfg: ModelConfig): string {
+export function vitOnnx(g: GraphBuilder, images: string, weights: Record<string, SafeTensor>, cfg: VitConfig): string {
   const p = checkpointParams(g, weights);
   const tokens = numPatches(cfg) + 1;
   const patches = patchEmbedding(g, p, cfg, images);
@@ -37,7 +38,7 @@ export function vitOnnx(g: GraphBuilder, images: string, weights: Record<string,
  * flattened in (row, column, channel) order, and projects them: [b, num_patches, dim]. In NHWC this
  * is vit.ts's 'b (h p1) (w p2) c -> b (h w) (p1 p2 c)'; from NCHW the channel axis moves last.
  */
-function patchEmbedding(g: GraphBuilder, p: Param, cfg: ModelConfig, images: string): string {
+function patchEmbedding(g: GraphBuilder, p: Param, cfg: VitConfig, images: string): string {
   const size = cfg.patch_size;
   const side = cfg.image_size / size;
   const cut = g.op('Reshape', [images, g.int64([-1, CHANNELS, side, size, side, size])]); // b c h p1 w p2

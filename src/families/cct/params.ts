@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { type CctConfig, cctGridSide } from '../config/schema.js';
-import type { Rng } from '../util/rng.js';
-import { CHANNELS, type Params, initVariables } from './params.js';
-import { tfSeed } from './seed.js';
+import { CHANNELS } from '../../data/cifar10.js';
+import { type Params, initVariables, tfSeed } from '../../layers/params.js';
+import type { Rng } from '../../util/rng.js';
+import { type CctConfig, cctGridSide } from './config.js';
 
 const INIT_STD = 0.02;
 const POSITION_INIT_STD = 0.2; // SHI-Labs' trunc_normal_(positional_emb, std=0.2)
@@ -60,6 +60,14 @@ export function cctIsDecayed(name: string): boolean {
 }
 
 /**
+ * Muon's matrices: the tokenizer's convs and each block's attention and MLP weights (not the
+ * pooling projection or the head), as Muon's authors advise.
+ */
+export function cctIsHiddenMatrix(name: string): boolean {
+  return /^(blocks\.\d+\.(attn\.(qkv|out)|mlp\.fc[12])|tokenizer\.conv\.\d+)\.weight$/.test(name);
+}
+
+/**
  * Fresh weights as SHI-Labs initialise them: conv weights Kaiming-normal (std √(2 / fan_in)),
  * Linear weights truncated normal std 0.02, learnable positions truncated normal std 0.2, biases
  * zero, LayerNorm gain one. Each random tensor gets its own seed drawn from `seed`.
@@ -76,31 +84,4 @@ function initialValue(name: string, shape: number[], rng: Rng): tf.Tensor {
     return tf.randomNormal(shape, 0, Math.sqrt(2 / (k * k * cin)), 'float32', tfSeed(rng));
   }
   return tf.truncatedNormal(shape, 0, name === 'pos_embed' ? POSITION_INIT_STD : INIT_STD, 'float32', tfSeed(rng));
-}
-
-/** The closed-form parameter count (tests check it against cctParamShapes). */
-export function countCctParams(cfg: CctConfig): number {
-  const { dim, depth, mlp_dim, num_classes, conv_kernel: k } = cfg;
-  const tokenizer = convChannels(cfg).reduce((sum, [cin, cout]) => sum + k * k * cin * cout, 0);
-  const positions = cfg.positional_embedding === 'learnable' ? cctTokens(cfg) * dim : 0;
-  const attention = 2 * dim + 3 * dim * dim + (dim + 1) * dim; // pre-norm, qkv (no bias), proj
-  const mlp = 2 * dim + (dim + 1) * mlp_dim + (mlp_dim + 1) * dim; // norm1, fc1, fc2
-  const head = 2 * dim + (dim + 1) + (dim + 1) * num_classes; // norm, attention_pool, fc
-  return tokenizer + positions + depth * (attention + mlp) + head;
-}
-
-/** Forward FLOPs per image, 2 · multiply-accumulates of the convolutions and matrix products. */
-export function cctForwardFlops(cfg: CctConfig): number {
-  const { dim, depth, mlp_dim, num_classes, conv_kernel: k } = cfg;
-  let side = cfg.image_size;
-  let macs = 0;
-  for (const [cin, cout] of convChannels(cfg)) {
-    const convSide = Math.floor((side + 2 * cfg.conv_padding - k) / cfg.conv_stride) + 1;
-    macs += convSide * convSide * k * k * cin * cout;
-    side = Math.floor((convSide + 2 * cfg.pool_padding - cfg.pool_kernel) / cfg.pool_stride) + 1;
-  }
-  const n = cctTokens(cfg);
-  const attention = n * dim * 3 * dim + 2 * n * n * dim + n * dim * dim;
-  macs += depth * (attention + 2 * n * dim * mlp_dim) + n * dim + dim * num_classes;
-  return 2 * macs;
 }

@@ -1,11 +1,11 @@
-import type { SafeTensor } from '../checkpoint/safetensors.js';
+import type { SafeTensor } from './safetensors.js';
 
 /**
  * The axes of `tensor` reordered: output axis a is input axis perm[a] (numpy's transpose).
  * Used to move weights between our layouts and PyTorch's: Linear [in, out] ↔ [out, in],
  * conv [kh, kw, in, out] ↔ [out, in, kh, kw].
  */
-export function permuted(tensor: SafeTensor, perm: number[]): SafeTensor {
+export function permuted(tensor: SafeTensor & { dtype: 'F32' }, perm: number[]): SafeTensor & { dtype: 'F32' } {
   const shape = perm.map((axis) => tensor.shape[axis]);
   const inStrides = strides(tensor.shape);
   const outStrides = strides(shape);

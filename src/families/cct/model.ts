@@ -1,11 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { type CctConfig, cctGridSide } from '../config/schema.js';
-import { rearrange } from '../einops/index.js';
-import { maxPool, conv2d } from './conv.js';
-import { convChannels } from './cct-params.js';
-import { layerNorm, linear, residualAdd } from './layers.js';
-import { CHANNELS, type Params } from './params.js';
-import { type Dropout, attention, mlp, seededDropout } from './vit.js';
+import { CHANNELS } from '../../data/cifar10.js';
+import { rearrange } from '../../einops/index.js';
+import { selfAttention } from '../../layers/attention.js';
+import { conv2d, maxPool } from '../../layers/conv.js';
+import { type Dropout, seededDropout } from '../../layers/dropout.js';
+import { layerNorm } from '../../layers/layer-norm.js';
+import { linear } from '../../layers/linear.js';
+import { mlp } from '../../layers/mlp.js';
+import { type Params, paramOf } from '../../layers/params.js';
+import { residualAdd } from '../../layers/residual.js';
+import type { TokenMaps } from '../family.js';
+import type { CctConfig } from './config.js';
+import { convChannels } from './params.js';
 
 /**
  * The Compact Convolutional Transformer (Hassani et al. 2021) as SHI-Labs/Compact-Transformers
@@ -26,12 +32,11 @@ export function cctForward(params: Params, cfg: CctConfig, images: tf.Tensor4D, 
 }
 
 /**
- * The sequence-pooling weights [b, tokens] (each row sums to 1) for `images`, in evaluation mode,
- * and the side of the token grid they lie on (token t is at row ⌊t / side⌋, column t mod side).
+ * CCT pools its tokens with learned weights (sequence pooling): those weights, [b, tokens] on the
+ * tokenizer's grid (row-major), in evaluation mode, are where it looks.
  */
-export function cctPoolingWeights(params: Params, cfg: CctConfig, images: tf.Tensor4D): { weights: tf.Tensor2D; side: number } {
-  const weights = tf.tidy(() => poolingWeights(params, encode(params, cfg, images, seededDropout({ training: false }))));
-  return { weights, side: cctGridSide(cfg) };
+export function cctSequencePooling(params: Params, cfg: CctConfig, images: tf.Tensor4D): TokenMaps {
+  return { weights: tf.tidy(() => poolingWeights(params, encode(params, cfg, images, seededDropout({ training: false })))) };
 }
 
 /** Images → the encoder's output tokens after the final LayerNorm: [b, tokens, dim]. */
@@ -51,10 +56,10 @@ function encode(params: Params, cfg: CctConfig, images: tf.Tensor4D, dropout: Dr
     // Stochastic depth drops a whole residual branch per sample: mask shape [b, 1, 1].
     const dropPath = (branch: tf.Tensor) => dropout(branch, dropPathRate(cfg, i), [b, 1, 1]);
     const attnIn = layerNorm(x, block('attn.norm.weight'), block('attn.norm.bias'));
-    x = residualAdd(x, dropPath(attention(attnIn, block, cfg, dropout)));
+    x = residualAdd(x, dropPath(selfAttention(attnIn, block, cfg, dropout)));
     // Unlike the ViT's pre-norm MLP, SHI-Labs normalise the residual stream itself here.
     x = layerNorm(x, block('norm1.weight'), block('norm1.bias'));
-    x = residualAdd(x, dropPath(mlp(x, block, cfg, dropout)));
+    x = residualAdd(x, dropPath(mlp(x, block, cfg.dropout, dropout)));
   }
   return layerNorm(x, p('norm.weight'), p('norm.bias'));
 }
@@ -105,7 +110,5 @@ function dropPathRate(cfg: CctConfig, i: number): number {
 }
 
 function param(params: Params, name: string): tf.Variable {
-  const value = params[name];
-  if (!value) throw new Error(`cctForward: missing parameter ${name}`);
-  return value;
+  return paramOf(params, name, 'cctForward');
 }

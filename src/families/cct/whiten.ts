@@ -1,4 +1,10 @@
-import { symmetricEigen } from '../util/eigen.js';
+import * as tf from '@tensorflow/tfjs';
+import { IDENTITY, writeImage } from '../../data/augment.js';
+import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, type Split } from '../../data/cifar10.js';
+import type { Params } from '../../layers/params.js';
+import { whitenRng } from '../../train/seeds.js';
+import { symmetricEigen } from '../../util/eigen.js';
+import type { CctConfig } from './config.js';
 
 /**
  * Patch whitening for a first convolution (airbench, hlb-CIFAR10): the k×k×c windows of the
@@ -75,4 +81,36 @@ export function whiteningFilters(moments: Float64Array, dim: number, eps: number
     }
   }
   return weight;
+}
+
+/** The CCT weight that model.whiten_init sets (and, when frozen, keeps out of training). */
+export const WHITENED = 'tokenizer.conv.0.weight';
+
+/** The parameters no optimizer step may change: the whitened conv when model.whiten_init freezes it. */
+export function frozenParams(cfg: CctConfig): string[] {
+  return cfg.whiten_init?.frozen ? [WHITENED] : [];
+}
+
+/**
+ * model.whiten_init: sets the first tokenizer conv to whiten the k×k×3 patches of
+ * `whiten_init.images` training images (normalized as the model sees them), a sample drawn from
+ * the seed (whitenRng), so the same seed and split give the same weights. `train` must be the
+ * training part only (never the held-out validation images).
+ */
+export function whitenTokenizer(params: Params, cfg: CctConfig, data: { train: Split; seed: number; normalization: Float32Array }): void {
+  const whiten = cfg.whiten_init;
+  if (!whiten) return;
+  const { train } = data;
+  const order = Uint32Array.from({ length: train.count }, (_, i) => i);
+  const sample = whitenRng(data.seed).shuffle(order).subarray(0, Math.min(whiten.images, train.count));
+  const moments = new PatchMoments(IMAGE_SIZE, CHANNELS, cfg.conv_kernel);
+  const image = new Float32Array(IMAGE_BYTES);
+  for (const index of sample) {
+    writeImage(train.images, index, IDENTITY, data.normalization, image, 0);
+    moments.add(image);
+  }
+  const weight = params[WHITENED];
+  const outputs = weight.shape[weight.rank - 1];
+  const values = whiteningFilters(moments.result(), moments.dim, whiten.eps, weight.dataSync() as Float32Array, outputs);
+  tf.tidy(() => weight.assign(tf.tensor(values, weight.shape)));
 }

@@ -1,8 +1,8 @@
-import type { ModelConfig } from '../config/schema.js';
+import type { VitConfig } from './config.js';
 import { numPatches, patchDim } from './params.js';
 
 /** The number of trainable values, in closed form (tests check it against paramShapes). */
-export function countParams(cfg: ModelConfig): number {
+export function countParams(cfg: VitConfig): number {
   const { dim, depth, heads, dim_head, mlp_dim, num_classes } = cfg;
   const inner = heads * dim_head;
   const tokens = numPatches(cfg) + 1;
@@ -17,7 +17,7 @@ export function countParams(cfg: ModelConfig): number {
  * Forward-pass FLOPs per image, counted as 2 · multiply-accumulates of the matrix products
  * (the usual convention; norms, softmax and GELU are left out as they are a few percent).
  */
-export function forwardFlops(cfg: ModelConfig): number {
+export function forwardFlops(cfg: VitConfig): number {
   const { dim, depth, heads, dim_head, mlp_dim, num_classes } = cfg;
   const inner = heads * dim_head;
   const tokens = numPatches(cfg) + 1;
