@@ -1,5 +1,7 @@
 import { cct } from './cct/index.js';
+import { convmixer } from './convmixer/index.js';
 import type { Family } from './family.js';
+import { resnet } from './resnet/index.js';
 import { vit } from './vit/index.js';
 
 /**
@@ -8,7 +10,7 @@ import { vit } from './vit/index.js';
  * the union of these families' schemas (src/config/schema.ts), and src/model/index.ts dispatches
  * on `model.name` through this list.
  */
-export const FAMILIES = [vit, cct] as const;
+export const FAMILIES = [vit, cct, convmixer, resnet] as const;
 
 /** A family's resolved model config, by the family. */
 export type FamilyConfig<F> = F extends Family<infer C> ? C : never;
