@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { type Checkpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { fromPytorchStateDict } from '../checkpoint/pytorch.js';
 import { type SafeTensor, decodeSafetensors } from '../checkpoint/safetensors.js';
+import { findStateDict, readTorchFile } from '../checkpoint/torch-load.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { UserError } from '../errors.js';
@@ -20,6 +21,9 @@ interface ImportFlags {
   config: string;
   out: string;
 }
+
+/** The files `torch.save` writes, by the extensions people give them. */
+const TORCH_EXTENSIONS = ['.pth', '.pt', '.t7', '.bin', '.ckpt'];
 
 export function importCommand(): Command {
   return new Command('import')
@@ -70,7 +74,12 @@ function readStateDict(bytes: Uint8Array, source: string): { stateDict: Record<s
     const { tensors, metadata } = decodeSafetensors(bytes, source);
     return { stateDict: tensors, found: 'a safetensors state_dict', metadata };
   }
-  throw new UserError(`${source}: expected a .safetensors file`);
+  if (!TORCH_EXTENSIONS.includes(extension) && !(bytes[0] === 0x50 && bytes[1] === 0x4b)) {
+    throw new UserError(`${source}: expected a torch.save file (${TORCH_EXTENSIONS.join(', ')}) or .safetensors`);
+  }
+  const { stateDict, key, unwrapped } = findStateDict(readTorchFile(bytes, source), source);
+  const where = key ? `the state_dict under '${key}'` : 'a state_dict';
+  return { stateDict, found: unwrapped ? `${where}, nn.DataParallel's 'module.' prefix removed` : where };
 }
 
 /**
