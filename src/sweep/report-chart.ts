@@ -26,7 +26,7 @@ export function reportChartSpec(results: SettingResult[], label: (setting: Recor
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle: 'dots: the seeds\' runs (best epoch of each); tick and bar: mean ± one standard deviation' },
     config: CHART_CONFIG,
-    width: Math.max(240, 60 * order.length),
+    width: Math.max(360, 70 * order.length),
     height: 260,
     layer: [
       { data: { values: summary }, mark: { type: 'rule', color: '#4c78a8', strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },

@@ -43,11 +43,11 @@ export function batchScript(paths: ScriptPaths, opts: SlurmOptions): string {
     ...opts.sbatchArgs,
   ];
   return `#!/bin/bash
-# vit sweep ${paths.sweepDir}: one task of this Slurm job array per trial; SLURM_ARRAY_TASK_ID is
-# the trial's number (trials/NNN/config.json). Written by \`vit sweep run --slurm\`, which submits it
-# with sbatch --array=<the unfinished trials>[%max-parallel]. You may edit it: vit then keeps your
-# version, and passes the flags of a later \`vit sweep run --slurm\` on sbatch's command line, where
-# they override the #SBATCH lines.
+# The Slurm job array of the sweep ${paths.sweepDir}
+# One array task per trial: SLURM_ARRAY_TASK_ID is the trial's number (trials/NNN/config.json).
+# Written by \`vit sweep run --slurm\`, which submits it with sbatch --array=<the unfinished
+# trials>[%max-parallel]. You may edit it: vit then keeps your version, and passes the flags of a
+# later \`vit sweep run --slurm\` on sbatch's command line, where they override the #SBATCH lines.
 #
 # Each task runs \`vit sweep trial\`, which runs \`vit train\` on its trial: from its config the first
 # time, and with --resume checkpoints/NNN/last when the trial has a checkpoint (a task that Slurm
