@@ -2,6 +2,7 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { makeDir } from '../util/make-dir.js';
 import type { SweepLayout } from './layout.js';
+import { ACTIVE_STATES, slurmTasks } from './slurm-queue.js';
 
 /** trials/NNN/running.json: who is training the trial now. */
 export interface TrialLock {
@@ -34,8 +35,9 @@ export async function liveLock(layout: SweepLayout, id: string): Promise<(TrialL
 
 /**
  * Takes the trial's lock (an exclusive create, so two runners never train one trial), or says
- * who holds it. A stale lock is taken over, and so is one left by the same Slurm task: a requeued
- * task keeps its job id, and may start on another node than the killed one.
+ * who holds it. A stale lock is taken over: one of this host whose process is gone, one left by
+ * the same Slurm task (a requeued task keeps its job id, and may start on another node than the
+ * killed one), and one of a Slurm task that Slurm has ended.
  */
 export async function acquireLock(
   layout: SweepLayout,
@@ -55,7 +57,8 @@ export async function acquireLock(
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
     }
     const held = await liveLock(layout, id);
-    if (held && !(slurmJob !== null && held.slurm_job === slurmJob)) return { heldBy: held.where };
+    const stale = !held || (slurmJob !== null && held.slurm_job === slurmJob) || (held.slurm_job !== null && (await slurmTaskEnded(held.slurm_job)));
+    if (!stale) return { heldBy: `${held.where}; if it is not, delete ${path}` };
     await rm(path, { force: true });
   }
 }
@@ -67,4 +70,10 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Whether Slurm knows the task and has ended it (a task Slurm has forgotten cannot be told). */
+async function slurmTaskEnded(job: string): Promise<boolean> {
+  const task = (await slurmTasks([job.split('_')[0]])).get(job);
+  return task !== undefined && !ACTIVE_STATES.has(task.state);
 }
