@@ -4,6 +4,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { UserError } from '../src/errors.js';
+import { createSweep } from '../src/sweep/create.js';
+import { type CreateFlags, defineSweep } from '../src/sweep/definition.js';
 import { gridPoints, parseGridFlag, splitList } from '../src/sweep/grid.js';
 import { drawSettings, parseRandomFlag } from '../src/sweep/random-search.js';
 import { arraySpec, batchScript, shellQuote } from '../src/sweep/slurm-script.js';
@@ -117,30 +120,37 @@ test('--force replaces a sweep: trials whose config is unchanged keep their runs
 test('a bad key, value or flag is one line naming it, and nothing is written', async () => {
   const { root, config } = await baseConfig();
   const out = join(root, 'bad');
-  const cases: [string[], string][] = [
-    [['--grid', 'optimizer.lrr=1e-3,2e-3'], 'error: --grid optimizer.lrr: unknown key (optimizer has: name, lr, betas, eps, weight_decay, grad_clip, muon)'],
-    [['--grid', 'optimizer.lr=1e-3,-1'], 'error: trial 001 (optimizer.lr=-1 seed=5): optimizer.lr: Too small: expected number to be >0'],
-    [['--grid', 'train.epochs=2,many'], 'error: --grid train.epochs: expected a number, got "many"'],
-    [['--grid', 'run_name=a,b'], 'error: --grid/--random run_name: the sweep sets it (each trial\'s run is checkpoints/NNN in the sweep folder)'],
-    [['--seeds', '0'], 'error: --seeds 0: expected a whole number, at least 1'],
-    [['--random', 'optimizer.lr=loguniform(1e-4,1e-2)'], 'error: --random needs --trials N: how many settings to draw'],
-    [['--grid', 'optimizer.lr=1e-3', '--random', 'optimizer.lr=uniform(0,1)', '--trials', '2'], 'error: optimizer.lr is swept twice (give each key in one --grid or --random)'],
-    [[], 'error: nothing to sweep: give --grid key=v1,v2,…, --seeds N or --random key=distribution with --trials N'],
+  // The command as a user meets it: one line on stderr, exit 1.
+  const cli = vit(['sweep', 'create', '--config', config, '--grid', 'optimizer.lrr=1e-3,2e-3', '--out', out]);
+  assert.deepEqual([cli.code, cli.stdout, cli.stderr], [1, '', 'error: --grid optimizer.lrr: unknown key (optimizer has: name, lr, betas, eps, weight_decay, grad_clip, muon)\n']);
+  // The other messages, through the same functions the command calls.
+  const cases: [Partial<CreateFlags>, string][] = [
+    [{ grid: ['optimizer.lr=1e-3,-1'] }, 'trial 001 (optimizer.lr=-1 seed=5): optimizer.lr: Too small: expected number to be >0'],
+    [{ grid: ['train.epochs=2,many'] }, '--grid train.epochs: expected a number, got "many"'],
+    [{ grid: ['model.pool=cls,max'] }, 'trial 001 (model.pool=max seed=5): model.pool: Invalid option: expected one of "cls"|"mean"'],
+    [{ grid: ['run_name=a,b'] }, "--grid/--random run_name: the sweep sets it (each trial's run is checkpoints/NNN in the sweep folder)"],
+    [{ seeds: '0' }, '--seeds 0: expected a whole number, at least 1'],
+    [{ seeds: '2', grid: ['seed=1,2'] }, '--seeds and --grid seed=…: give the seeds one way'],
+    [{ random: ['optimizer.lr=loguniform(1e-4,1e-2)'] }, '--random needs --trials N: how many settings to draw'],
+    [{ grid: ['optimizer.lr=1e-3'], random: ['optimizer.lr=uniform(0,1)'], trials: '2' }, 'optimizer.lr is swept twice (give each key in one --grid or --random)'],
+    [{}, 'nothing to sweep: give --grid key=v1,v2,…, --seeds N or --random key=distribution with --trials N'],
+    [{ config: join(root, 'nope.json'), seeds: '2' }, `config file not found: ${join(root, 'nope.json')}`],
   ];
   for (const [flags, message] of cases) {
-    const result = vit(['sweep', 'create', '--config', config, ...flags, '--out', out]);
-    assert.equal(result.code, 1, flags.join(' '));
-    assert.equal(result.stderr, `${message}\n`);
-    assert.ok(!existsSync(out), `${flags.join(' ')} wrote ${out}`);
+    await assert.rejects(
+      async () => createSweep(out, await defineSweep({ config, ...flags }), false),
+      (err: unknown) => err instanceof UserError && err.message === message,
+      message,
+    );
   }
-  const missing = vit(['sweep', 'create', '--config', join(root, 'nope.json'), '--seeds', '2', '--out', out]);
-  assert.equal(missing.stderr, `error: config file not found: ${join(root, 'nope.json')}\n`);
+  assert.ok(!existsSync(out), 'nothing was written');
 
   // A folder of something else is never written into.
   await mkdir(join(root, 'taken'));
   await writeFile(join(root, 'taken', 'notes.txt'), 'mine');
-  const taken = vit(['sweep', 'create', '--config', config, '--seeds', '2', '--out', join(root, 'taken')]);
-  assert.equal(taken.stderr, `error: --out ${join(root, 'taken')}: the folder exists and holds no sweep.json; pick a new or empty folder\n`);
+  await assert.rejects(createSweep(join(root, 'taken'), await defineSweep({ config, seeds: '2' }), true), {
+    message: `--out ${join(root, 'taken')}: the folder exists and holds no sweep.json; pick a new or empty folder`,
+  });
   assert.deepEqual(await readdir(join(root, 'taken')), ['notes.txt']);
 });
 
