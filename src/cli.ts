@@ -10,6 +10,7 @@ import { plotCommand } from './cli/plot.js';
 import { predictCommand } from './cli/predict.js';
 import { attentionCommand } from './cli/attention.js';
 import { importCommand } from './cli/import.js';
+import { sweepCommand } from './cli/sweep.js';
 import { trainCommand } from './cli/train.js';
 import { VERSION } from './version.js';
 
@@ -29,6 +30,7 @@ const program = new Command('vit')
   .addCommand(benchCommand())
   .addCommand(backendsCommand())
   .addCommand(exportCommand())
-  .addCommand(importCommand());
+  .addCommand(importCommand())
+  .addCommand(sweepCommand());
 
 await program.parseAsync(process.argv);

@@ -62,8 +62,13 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     }
 
     const abort = new AbortController();
+    let interrupts = 0;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (abort.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
+      // A second Ctrl-C stops now. SIGTERM never does: a scheduler (Slurm signals every process of
+      // a job, and again on preemption) or `vit sweep` may send it more than once, and it is the
+      // scheduler's own SIGKILL, after its grace time, that ends a run which does not stop.
+      if (signal === 'SIGINT' && ++interrupts > 1) process.exit(130);
+      if (abort.signal.aborted) return;
       process.stderr.write(`\n${chalk.yellow(`${signal}: finishing the current step and saving last/ (Ctrl-C again to quit now)`)}\n`);
       abort.abort();
     };
