@@ -32,7 +32,7 @@ export function attentionCommand(): Command {
 }
 
 /** The one family-specific piece: a map over the token grid per image (see model/token-maps.ts). */
-function tokenMapperFor(cfg: ModelConfig): TokenMapper {
+export function tokenMapperFor(cfg: ModelConfig): TokenMapper {
   return isCct(cfg) ? cctSequencePooling : vitAttentionRollout;
 }
 
