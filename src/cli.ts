@@ -10,6 +10,7 @@ import { plotCommand } from './cli/plot.js';
 import { predictCommand } from './cli/predict.js';
 import { attentionCommand } from './cli/attention.js';
 import { importCommand } from './cli/import.js';
+import { serveCommand } from './cli/serve.js';
 import { trainCommand } from './cli/train.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +26,7 @@ const program = new Command('vit')
   .addCommand(predictCommand())
   .addCommand(plotCommand())
   .addCommand(attentionCommand())
+  .addCommand(serveCommand())
   .addCommand(dataCommand())
   .addCommand(benchCommand())
   .addCommand(backendsCommand())
