@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 
-/** Debian's chromium (`npm run setup -- --tests` installs it); playwright-core downloads no browser. */
-export const CHROMIUM = process.env.VIT_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * The system's Chromium (`npm run setup -- --tests` installs it: Debian's and Fedora's `chromium`),
+ * or VIT_CHROMIUM; playwright-core downloads no browser.
+ */
+export const CHROMIUM = process.env.VIT_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
 
 /**
  * Why this machine cannot run the browser tests, or null when it can. In CI (VIT_REQUIRE_CHROMIUM=1)
