@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { Command, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
+import { UserError } from '../errors.js';
 import { DEFAULT_PORT, startServer } from '../serve/server.js';
 import { runAction } from './run-action.js';
 
@@ -22,6 +23,9 @@ export function serveCommand(): Command {
 }
 
 async function runServe(dirs: string[], flags: ServeFlags): Promise<void> {
+  if (!dirs.length && !existsSync('checkpoints')) {
+    throw new UserError('no checkpoints/ folder here: train a run first (npx vit train --config configs/smoke.json), or name the folders of runs: vit serve DIR...');
+  }
   const folders = dirs.length ? dirs : ['checkpoints', ...(existsSync('sweeps') ? ['sweeps'] : [])];
   const error = (line: string) => process.stderr.write(`${chalk.red('vit serve: error:')} ${line}\n`);
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) {
