@@ -7,7 +7,6 @@ import { vit } from './helpers/cli.js';
 import { chromiumMissing, launchChromium } from './helpers/chromium.js';
 import { type ServeFixtures, serveFixtures } from './helpers/serve-fixtures.js';
 import { type ServeProcess, startServe } from './helpers/serve-process.js';
-import { takeScreenshots } from './helpers/serve-screenshots.js';
 
 /**
  * `vit serve` in a real browser (Debian's chromium, driven by playwright-core): the page a user
@@ -213,9 +212,4 @@ test('everything the page loads comes from vit serve itself, without a script er
   assert.deepEqual(foreign, []);
   assert.ok(requests.some((url) => url.endsWith('/vendor/vega.min.js')));
   assert.deepEqual(pageErrors, []);
-});
-
-test('screenshots of each view (docs/images/serve-*.png with VIT_SCREENSHOTS=1)', { skip: skip || (process.env.VIT_SCREENSHOTS !== '1' && 'set VIT_SCREENSHOTS=1 to redraw the README screenshots') }, async () => {
-  const written = await takeScreenshots(browser, server.url, { checkpoint: 'checkpoints/tiny', images: ['docs/images/test-0-ship.png', 'docs/images/test-1-deer.png', 'docs/images/test-3-frog.png'], compare: ['checkpoints/vit-adamw', 'checkpoints/cct-muon', 'checkpoints/live'] });
-  assert.equal(written.length, 5);
 });

@@ -27,13 +27,14 @@ async function runServe(dirs: string[], flags: ServeFlags): Promise<void> {
     throw new UserError('no checkpoints/ folder here: train a run first (npx vit train --config configs/smoke.json), or name the folders of runs: vit serve DIR...');
   }
   const folders = dirs.length ? dirs : ['checkpoints', ...(existsSync('sweeps') ? ['sweeps'] : [])];
+  const names = folders.map((f) => `${f.replace(/\/$/, '')}/`).join(', ');
   const error = (line: string) => process.stderr.write(`${chalk.red('vit serve: error:')} ${line}\n`);
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) {
-    process.stderr.write(`${chalk.yellow('vit serve: warning:')} --host ${flags.host} lets anyone who can reach this machine read ${folders.join(', ')} and run its models\n`);
+    process.stderr.write(`${chalk.yellow('vit serve: warning:')} --host ${flags.host} lets anyone who can reach this machine see ${names} and run its models\n`);
   }
   const server = await startServer({ dirs: folders, dataDir: flags.dataDir, host: flags.host, port: flags.port ?? null, onError: error });
   const what = `${server.runs} run${server.runs === 1 ? '' : 's'}${server.sweeps ? `, ${server.sweeps} sweep${server.sweeps === 1 ? '' : 's'}` : ''}`;
-  console.log(`${chalk.bold('vit serve')} ${chalk.cyan(server.url)}  ${what} in ${folders.map((f) => `${f.replace(/\/$/, '')}/`).join(', ')} (Ctrl-C stops)`);
+  console.log(`${chalk.bold('vit serve')} ${chalk.cyan(server.url)}  ${what} in ${names} (Ctrl-C stops)`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

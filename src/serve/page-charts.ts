@@ -22,7 +22,7 @@ export function pageCurvesSpec(runs: { name: string; rows: MetricsRow[] }[], axi
       ? { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } }
       : { field: 'minutes', type: 'quantitative', title: 'wall-clock minutes', axis: { format: '.0f' } };
   const colour = { field: 'run', type: 'nominal', title: 'run', scale: { scheme: 'tableau10', domain: runs.map((r) => r.name) }, legend: { orient: 'bottom', columns: 3, labelLimit: 320 } };
-  const dash = { field: 'split', type: 'nominal', title: 'split', scale: { domain: ['train', 'val'] }, legend: { orient: 'bottom', symbolType: 'stroke', symbolStrokeWidth: 2 } };
+  const dash = { field: 'split', type: 'nominal', title: 'split', scale: { domain: ['train', 'val'] }, legend: { orient: 'bottom', symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 240, encode: { symbols: { update: { stroke: { value: '#444' } } } } } };
   const panel = (field: 'loss' | 'accuracy' | 'lr', title: string, format: string, onlyTrain = false) => ({
     title,
     width: 300,

@@ -76,7 +76,7 @@ export async function serveFixtures(): Promise<ServeFixtures> {
     live,
     async appendEpoch() {
       liveEpochs++;
-      const row = curveRow(liveEpochs, 20, { rate: 0.16, ceiling: 0.85, seconds: 30 });
+      const row = curveRow(liveEpochs, 20, { rate: 0.16, ceiling: 0.85, seconds: 30 }, 0.03);
       await appendFile(join(live, 'metrics.csv'), `${METRIC_COLUMNS.map((c) => row[c]).join(',')}\n`);
       await writeFile(join(live, 'last', 'state.json'), JSON.stringify(stateJson(liveEpochs, row)));
       return liveEpochs;
@@ -96,7 +96,7 @@ async function handRun(dir: string, settings: Record<string, unknown>, epochs: n
   await mkdir(join(dir, 'last'), { recursive: true });
   const config = ConfigSchema.parse({ run_name: dir.split('/').at(-1), ...settings });
   await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const rows = Array.from({ length: epochs }, (_, i) => curveRow(i + 1, config.train.epochs, curve));
+  const rows = Array.from({ length: epochs }, (_, i) => curveRow(i + 1, config.train.epochs, curve, config.optimizer.lr));
   await writeFile(join(dir, 'metrics.csv'), [METRIC_COLUMNS.join(','), ...rows.map((r) => METRIC_COLUMNS.map((c) => r[c]).join(','))].join('\n') + '\n');
   await writeFile(join(dir, 'last', 'state.json'), JSON.stringify(stateJson(epochs, rows.at(-1)!)));
   const when = new Date(whenMs);
@@ -108,7 +108,7 @@ function stateJson(epoch: number, row: MetricsRow) {
 }
 
 /** Plausible numbers: accuracy rising towards `ceiling`, loss falling, a cosine learning rate. */
-function curveRow(epoch: number, total: number, { rate, ceiling, seconds }: Curve): MetricsRow {
+function curveRow(epoch: number, total: number, { rate, ceiling, seconds }: Curve, lr: number): MetricsRow {
   const wobble = 0.01 * Math.sin(epoch * 2.3);
   const rise = 1 - Math.exp(-rate * epoch);
   const trainAcc = Math.min(0.99, 0.1 + (ceiling + 0.06 - 0.1) * rise);
@@ -116,7 +116,7 @@ function curveRow(epoch: number, total: number, { rate, ceiling, seconds }: Curv
   const round = (x: number) => Number(x.toPrecision(6));
   return {
     epoch,
-    lr: round(1e-3 * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total))),
+    lr: round(lr * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total))),
     train_loss: round(2.3 * (1 - trainAcc) + 0.2),
     train_acc: round(trainAcc),
     val_loss: round(2.3 * (1 - valAcc) + 0.3 - wobble),
