@@ -65,9 +65,16 @@ async function lossPoints(): Promise<Record<string, number>> {
   });
 }
 
-/** Waits until the loss panel shows `n` points (a string: it runs in the page). */
-function untilLossPoints(n: number) {
-  return page.waitForFunction(`document.querySelectorAll(${JSON.stringify(LOSS_POINTS)}).length === ${n}`);
+/** Waits until the loss panel shows exactly these points per run (the expression runs in the page). */
+function untilLossPoints(expected: Record<string, number>) {
+  return page.waitForFunction(`(() => {
+    const counts = {};
+    for (const p of document.querySelectorAll(${JSON.stringify(LOSS_POINTS)})) {
+      const run = /run: ([^;]+);/.exec(p.getAttribute('aria-label') ?? '')?.[1] ?? '?';
+      counts[run] = (counts[run] ?? 0) + 1;
+    }
+    return JSON.stringify(counts) === ${JSON.stringify(JSON.stringify(expected))};
+  })()`);
 }
 
 test('the Runs view lists the runs with their family, state, epochs and best val accuracy; it filters and sorts', { skip }, async () => {
@@ -96,7 +103,7 @@ test('the Runs view lists the runs with their family, state, epochs and best val
 
 test('the Curves view overlays two runs with one point per epoch and split', { skip }, async () => {
   await compare(['checkpoints/vit-adamw', 'checkpoints/cct-muon']);
-  await page.waitForSelector('#curves-chart svg');
+  await untilLossPoints({ 'checkpoints/vit-adamw': 60, 'checkpoints/cct-muon': 60 });
   assert.deepEqual(await lossPoints(), { 'checkpoints/vit-adamw': 60, 'checkpoints/cct-muon': 60 });
   await page.check('input[name=axis][value=minutes]');
   await page.waitForSelector('#curves-chart [aria-label*="wall-clock minutes"]');
@@ -106,11 +113,11 @@ test('the Curves view overlays two runs with one point per epoch and split', { s
 
 test("a live run's new epoch appears when its metrics.csv grows", { skip }, async () => {
   await compare(['checkpoints/live']);
-  await untilLossPoints(6);
+  await untilLossPoints({ 'checkpoints/live': 6 });
   const epoch = await fixtures.appendEpoch();
   assert.equal(epoch, 4);
   // The server watches the file and sends an event; the page redraws: no reload, no polling.
-  await untilLossPoints(8);
+  await untilLossPoints({ 'checkpoints/live': 8 });
   assert.deepEqual(await lossPoints(), { 'checkpoints/live': 8 });
   await page.goto(`${server.url}#runs`);
   assert.equal(await cell('checkpoints/live', 5).textContent(), '4/20');
@@ -120,10 +127,8 @@ test('a corrupt metrics.csv is a one-line message in the page, and the rest stil
   const message = 'checkpoints/broken/metrics.csv line 3: expected 6 numbers, found "2,0.001,oops,0.3"';
   assert.equal(await row('checkpoints/broken').locator('.run-error').textContent(), message);
   await compare(['checkpoints/broken', 'checkpoints/vit-adamw']);
-  await page.waitForSelector('#curves-messages li');
+  await untilLossPoints({ 'checkpoints/vit-adamw': 60 });
   assert.deepEqual(await page.locator('#curves-messages li').allTextContents(), [message]);
-  await page.waitForSelector('#curves-chart svg');
-  assert.deepEqual(await lossPoints(), { 'checkpoints/vit-adamw': 60 });
 });
 
 test("the Checkpoint view shows vit eval's confusion matrix from eval.json, and computes it for a checkpoint without one", { skip }, async () => {
