@@ -1,6 +1,6 @@
 // vit serve's page: the shared state, the server's API and its live events, and the views.
 // Plain ES modules, no build step; charts are vega-lite specs made by the server, drawn by vega.
-import { state, on, emit, showMessage, api } from './state.js';
+import { state, emit, showMessage, api } from './state.js';
 import { initRuns } from './runs.js';
 import { initCurves } from './curves.js';
 import { initCheckpoint } from './checkpoint.js';
@@ -73,5 +73,4 @@ async function main() {
   connect();
 }
 
-on('error', (message) => showMessage(message));
 main();

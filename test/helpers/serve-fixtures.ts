@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, copyFile, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, copyFile, mkdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { METRIC_COLUMNS, type MetricsRow } from '../../src/train/metrics-csv.js';
