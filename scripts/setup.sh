@@ -8,7 +8,8 @@
 #   npm run setup -- --tests   also what the whole test suite uses: PyTorch and ONNX for Python
 #                              (reference models, the ONNX checker), OpenBLAS (the system-BLAS
 #                              path), a Vulkan loader and Mesa's software driver (the WebGPU test),
-#                              Slurm and munge (the sweep test starts a one-node cluster)
+#                              Slurm and munge (the sweep test starts a one-node cluster),
+#                              Chromium (the browser the tests of `vit serve`'s page drive)
 #
 # Debian/Ubuntu (apt-get) and Fedora (dnf); uses sudo when not root. Where it cannot install (no
 # package manager it knows, no root and no sudo), it prints the one command to run and exits 1.
@@ -104,7 +105,7 @@ if [[ "$family" == *" debian "* || "$family" == *" ubuntu "* ]]; then
   have make || missing+=(make)
   have python3 || missing+=(python3)
   wanted=(fonts-dejavu-core)
-  [[ $tests == true ]] && wanted+=(python3-torch python3-onnx libopenblas0-pthread slurm-wlm munge)
+  [[ $tests == true ]] && wanted+=(python3-torch python3-onnx libopenblas0-pthread slurm-wlm munge chromium)
   for package in "${wanted[@]}"; do debian_installed "$package" || missing+=("$package"); done
   [[ ${#missing[@]} -eq 0 ]] || install_packages apt "${missing[@]}"
   [[ $tests == true ]] && debian_vulkan
@@ -113,7 +114,7 @@ elif [[ "$family" == *" fedora "* || "$family" == *" rhel "* || "$family" == *" 
   have make || missing+=(make)
   have python3 || missing+=(python3)
   wanted=(dejavu-sans-fonts)
-  [[ $tests == true ]] && wanted+=(python3-torch python3-onnx openblas-threads vulkan-loader mesa-vulkan-drivers slurm-slurmctld slurm-slurmd munge)
+  [[ $tests == true ]] && wanted+=(python3-torch python3-onnx openblas-threads vulkan-loader mesa-vulkan-drivers slurm-slurmctld slurm-slurmd munge chromium)
   for package in "${wanted[@]}"; do rpm -q "$package" >/dev/null 2>&1 || missing+=("$package"); done
   [[ ${#missing[@]} -eq 0 ]] || install_packages dnf "${missing[@]}"
 else

@@ -11,6 +11,7 @@ import { predictCommand } from './cli/predict.js';
 import { attentionCommand } from './cli/attention.js';
 import { importCommand } from './cli/import.js';
 import { sweepCommand } from './cli/sweep.js';
+import { serveCommand } from './cli/serve.js';
 import { trainCommand } from './cli/train.js';
 import { VERSION } from './version.js';
 
@@ -26,6 +27,7 @@ const program = new Command('vit')
   .addCommand(predictCommand())
   .addCommand(plotCommand())
   .addCommand(attentionCommand())
+  .addCommand(serveCommand())
   .addCommand(dataCommand())
   .addCommand(benchCommand())
   .addCommand(backendsCommand())

@@ -80,10 +80,10 @@ test('it installs what is missing in one apt-get call, says so in one line, and 
   assert.equal((await m.calls()).length, 2, 'the second run called apt-get');
 });
 
-test('--tests also installs what the test suite uses (PyTorch, ONNX, OpenBLAS, Slurm and munge; Vulkan already there)', async () => {
+test('--tests also installs what the test suite uses (PyTorch, ONNX, OpenBLAS, Slurm and munge, Chromium; Vulkan already there)', async () => {
   const m = await machine({ os: DEBIAN, installed: ['fonts-dejavu-core', 'libvulkan1', 'mesa-vulkan-drivers'] });
   assert.equal(m.run(['--tests']).code, 0);
-  assert.deepEqual(await m.calls(), ['apt-get update -qq', 'apt-get install -y -qq --no-install-recommends python3-torch python3-onnx libopenblas0-pthread slurm-wlm munge']);
+  assert.deepEqual(await m.calls(), ['apt-get update -qq', 'apt-get install -y -qq --no-install-recommends python3-torch python3-onnx libopenblas0-pthread slurm-wlm munge chromium']);
 });
 
 test('not root: it installs through sudo; without sudo it prints the one command to run as root and fails', async () => {

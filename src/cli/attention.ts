@@ -4,8 +4,7 @@ import { Command } from 'commander';
 import { basename, extname } from 'node:path';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { familyOf } from '../families/index.js';
-import { modelForward, modelName, tokenMaps } from '../model/index.js';
+import { modelForward, modelName, tokenMapName, tokenMaps } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type AttentionPanel, attentionFigure } from '../viz/attention-figure.js';
 import { backendOption } from './common-options.js';
@@ -35,7 +34,7 @@ async function runAttention(files: string[], flags: AttentionFlags): Promise<voi
   if (extname(flags.out).toLowerCase() !== '.png') throw new UserError(`--out ${flags.out}: expected a file ending in .png`);
   const images = await readImages(files);
   const model = await loadInferenceModel(flags.checkpoint, flags.backend, (cfg) => {
-    if (!familyOf(cfg).tokenMap) throw new UserError(`${flags.checkpoint}: ${modelName(cfg)} has no attention to draw (vit attention is for the transformer families: ViT, CCT)`);
+    if (!tokenMapName(cfg)) throw new UserError(`${flags.checkpoint}: ${modelName(cfg)} has no attention to draw (vit attention is for the transformer families: ViT, CCT)`);
   });
   let results: { weights: number[][]; heads: number[][][][] | null; probabilities: number[][] }[];
   try {

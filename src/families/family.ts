@@ -56,8 +56,12 @@ export interface Family<C extends { name: string } = { name: string }> {
   readonly pytorch: PytorchModule<C>;
   /** The model in evaluation mode as ONNX nodes: normalised NCHW images → logits (src/onnx/model.ts). */
   onnx(g: GraphBuilder, images: string, weights: Record<string, SafeTensor>, cfg: C): string;
-  /** Where the model looks, for `vit attention`; absent: the family has no attention to draw. */
-  tokenMap?(params: Params, cfg: C, images: tf.Tensor4D): TokenMaps;
+  /** Where the model looks, for `vit attention` and `vit serve`; absent: the family has no attention to draw. */
+  readonly tokenMap?: {
+    /** What the map is, in words ("attention rollout from the cls token"). */
+    what: string;
+    map(params: Params, cfg: C, images: tf.Tensor4D): TokenMaps;
+  };
 }
 
 export interface ForwardOptions {

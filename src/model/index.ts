@@ -86,6 +86,10 @@ export function forwardFlops(cfg: ModelConfig): number {
 
 /** Where the model looks, for `vit attention`, or null when its family has nothing of the kind. */
 export function tokenMaps(params: Params, cfg: ModelConfig, images: tf.Tensor4D): TokenMaps | null {
-  const family = familyOf(cfg);
-  return family.tokenMap ? family.tokenMap(params, cfg, images) : null;
+  return familyOf(cfg).tokenMap?.map(params, cfg, images) ?? null;
+}
+
+/** What tokenMaps draws for this model, in words, or null where its family has no attention to draw. */
+export function tokenMapName(cfg: ModelConfig): string | null {
+  return familyOf(cfg).tokenMap?.what ?? null;
 }

@@ -53,7 +53,7 @@ function extensionOf(url: string): string {
 }
 
 /** The flags that make this process load TypeScript (tsx) and friends; not --test and the like. */
-function loaderArgs(execArgv: readonly string[]): string[] {
+export function loaderArgs(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   const withValue = ['--import', '--require', '-r', '--loader', '--experimental-loader'];
   for (let i = 0; i < execArgv.length; i++) {

@@ -24,5 +24,5 @@ export const cct: Family<CctConfig> = {
   forwardFlops: cctForwardFlops,
   pytorch: cctPytorch,
   onnx: cctOnnx,
-  tokenMap: cctSequencePooling,
+  tokenMap: { what: 'sequence-pooling weights', map: cctSequencePooling },
 };

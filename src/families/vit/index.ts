@@ -21,5 +21,5 @@ export const vit: Family<VitConfig> = {
   forwardFlops,
   pytorch: vitPytorch,
   onnx: vitOnnx,
-  tokenMap: attentionRollout,
+  tokenMap: { what: 'attention rollout from the cls token', map: attentionRollout },
 };
