@@ -122,7 +122,7 @@ test('a bad key, value or flag is one line naming it, and nothing is written', a
   const out = join(root, 'bad');
   // The command as a user meets it: one line on stderr, exit 1.
   const cli = vit(['sweep', 'create', '--config', config, '--grid', 'optimizer.lrr=1e-3,2e-3', '--out', out]);
-  assert.deepEqual([cli.code, cli.stdout, cli.stderr], [1, '', 'error: --grid optimizer.lrr: unknown key (optimizer has: name, lr, betas, eps, weight_decay, grad_clip, muon)\n']);
+  assert.deepEqual([cli.code, cli.stdout, cli.stderr], [1, '', 'error: --grid optimizer.lrr: unknown key (optimizer has: name, lr, betas, eps, weight_decay, grad_clip, muon, sgd)\n']);
   // The other messages, through the same functions the command calls.
   const cases: [Partial<CreateFlags>, string][] = [
     [{ grid: ['optimizer.lr=1e-3,-1'] }, 'trial 001 (optimizer.lr=-1 seed=5): optimizer.lr: Too small: expected number to be >0'],
