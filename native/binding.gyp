@@ -5,8 +5,10 @@
       "sources": [
         "src/addon.cc",
         "src/attention.cc",
+        "src/batch_norm.cc",
         "src/blas.cc",
         "src/copy.cc",
+        "src/depthwise.cc",
         "src/elementwise.cc",
         "src/gemm.cc",
         "src/gemm_kernels.cc",

@@ -11,7 +11,8 @@ import { nativeOrSkip } from './helpers/native.js';
  * Bit-exact training with the native kernels on: the same run in two processes gives the same
  * metrics and the same weight bytes, and a run interrupted with Ctrl-C and resumed ends with the
  * bytes of the uninterrupted one, for a CCT (the main job's family: tokenizer kernels, EMA, label
- * smoothing, flip TTA) and a classic ViT. Sizes are above the kernels' multithreading thresholds.
+ * smoothing, flip TTA), a classic ViT, a ConvMixer and a ResNet (BatchNorm, depthwise convs). Sizes
+ * are above the kernels' multithreading thresholds.
  */
 let root: string;
 let dataDir: string;
@@ -25,6 +26,19 @@ const FAMILIES = {
   },
   vit: {
     model: { dim: 32, depth: 2, heads: 2, dim_head: 16, mlp_dim: 64, patch_size: 4 },
+    train: { epochs: 2, batch_size: 32, eval_batch_size: 100 },
+  },
+  // BatchNorm (fused with GELU; running statistics in the weights, copied by EMA), depthwise convs
+  // with an even kernel's 'same' padding, SGD with Nesterov momentum.
+  convmixer: {
+    model: { name: 'convmixer', dim: 32, depth: 2, kernel_size: 4, patch_size: 2 },
+    optimizer: { name: 'sgd', lr: 0.05, weight_decay: 5e-4, sgd: { momentum: 0.9, nesterov: true } },
+    train: { epochs: 2, batch_size: 32, eval_batch_size: 100, label_smoothing: 0.1, ema: { decay: 0.99 }, eval_tta: 'flip' },
+  },
+  // BatchNorm fused with ReLU, strided and projection convs, Muon on the convs.
+  resnet: {
+    model: { name: 'resnet', num_blocks: [1, 1, 1, 1] },
+    optimizer: { name: 'muon', lr: 2e-3 },
     train: { epochs: 2, batch_size: 32, eval_batch_size: 100 },
   },
 };

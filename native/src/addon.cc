@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 6;
+constexpr int kAbi = 7;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -61,6 +61,9 @@ class Args {
     return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
   }
   AttentionShape attention(size_t first) const { return {size(first), size(first + 1), size(first + 2), size(first + 3)}; }
+  DepthwiseShape depthwise(size_t first) const {
+    return {size(first), size(first + 1), size(first + 2), size(first + 3), size(first + 4), size(first + 5), size(first + 6), size(first + 7), size(first + 8)};
+  }
 
  private:
   static constexpr size_t kMax = 20;
@@ -125,6 +128,34 @@ napi_value Attention(napi_env env, napi_callback_info info) {
 napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (a.ok(10, "attentionGrad")) attentionGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.attention(5), static_cast<float>(a.number(9)));
+  return nullptr;
+}
+// depthwiseConv(heap, x, weight, bias, y, batch, height, width, channels, kernel, padTop, padBottom, padLeft, padRight)
+napi_value DepthwiseConv(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(14, "depthwiseConv")) depthwiseConv(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.depthwise(5));
+  return nullptr;
+}
+// depthwiseConvGrad(heap, dy, x, weight, dx, dWeight, dBias, …shape as depthwiseConv)
+napi_value DepthwiseConvGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(16, "depthwiseConvGrad")) depthwiseConvGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.depthwise(7));
+  return nullptr;
+}
+// batchNorm(heap, x, weight, bias, y, mean, variance, invStd, n, c, eps, activation)
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(12, "batchNorm"))
+    batchNorm(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.floats(7), a.size(8), a.size(9),
+              static_cast<float>(a.number(10)), static_cast<BatchNormActivation>(a.size(11)));
+  return nullptr;
+}
+// batchNormGrad(heap, dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c, activation)
+napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(13, "batchNormGrad"))
+    batchNormGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.floats(7), a.floats(8), a.floats(9), a.size(10),
+                  a.size(11), static_cast<BatchNormActivation>(a.size(12)));
   return nullptr;
 }
 // im2col(heap, x, out, …window)
@@ -262,6 +293,10 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
   exportFunction(env, exports, "attention", Attention);
   exportFunction(env, exports, "attentionGrad", AttentionGrad);
+  exportFunction(env, exports, "depthwiseConv", DepthwiseConv);
+  exportFunction(env, exports, "depthwiseConvGrad", DepthwiseConvGrad);
+  exportFunction(env, exports, "batchNorm", BatchNorm);
+  exportFunction(env, exports, "batchNormGrad", BatchNormGrad);
   exportFunction(env, exports, "im2col", Im2col);
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
   exportFunction(env, exports, "maxPool", MaxPool);

@@ -8,17 +8,11 @@ namespace {
 constexpr size_t kElementsPerSlice = 32768;
 
 VIT_VECTOR_CLONES void geluRange(const float* __restrict x, float* __restrict out, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; i++) out[i] = 0.5f * x[i] * (1.0f + erfApprox(x[i] * kInvSqrt2));
+  for (size_t i = begin; i < end; i++) out[i] = geluValue(x[i]);
 }
 
 VIT_VECTOR_CLONES void geluGradRange(const float* __restrict x, const float* __restrict dy, float* __restrict out, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; i++) {
-    // One exponential serves both: e^(−(x/√2)²) = e^(−x²/2).
-    const float e = expApprox(-0.5f * x[i] * x[i]);
-    const float cdf = 0.5f * (1.0f + erfWithExp(x[i] * kInvSqrt2, e));
-    const float density = kInvSqrt2Pi * e;
-    out[i] = dy[i] * (cdf + x[i] * density);
-  }
+  for (size_t i = begin; i < end; i++) out[i] = dy[i] * geluDerivative(x[i]);
 }
 
 VIT_VECTOR_CLONES void addRange(const float* __restrict a, const float* __restrict b, float* __restrict out, size_t begin, size_t end) {

@@ -46,6 +46,14 @@ inline float erfWithExp(float x, float expMinusSquare) {
 }
 inline float erfApprox(float x) { return erfWithExp(x, expApprox(-x * x)); }
 
+// GELU, x · Φ(x), and its derivative Φ(x) + x · φ(x) (Φ, φ: the standard normal's CDF and
+// density), one exponential serving both: e^(−(x/√2)²) = e^(−x²/2).
+inline float geluValue(float x) { return 0.5f * x * (1.0f + erfApprox(x * kInvSqrt2)); }
+inline float geluDerivative(float x) {
+  const float e = expApprox(-0.5f * x * x);
+  return 0.5f * (1.0f + erfWithExp(x * kInvSqrt2, e)) + x * kInvSqrt2Pi * e;
+}
+
 // Σ term(j) for j in [0, n) in one fixed order: 16 running sums (lane j mod 16), combined
 // pairwise at the end. The compiler vectorizes the lanes but, without -ffast-math, never
 // reorders additions across them: the result depends on n and the values, not on where the

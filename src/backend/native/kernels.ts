@@ -1,9 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BatchNormActivation } from '../../layers/batch-norm.js';
 import { type NativeAddon, nativeStatus } from './addon.js';
 import {
   AFFINE,
   ATTENTION,
   ATTENTION_GRAD,
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
+  DEPTHWISE_CONV,
+  DEPTHWISE_CONV_GRAD,
   GELU,
   GELU_GRAD,
   IM2COL,
@@ -61,6 +66,8 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
   registerAdd(addon);
   registerOptimizerStep(addon);
   registerSlices(addon);
+  registerDepthwise(addon);
+  registerBatchNorm(addon);
   installed = { installed: true, reason: '' };
   return installed;
 }
@@ -282,6 +289,59 @@ function registerWindows(native: NativeAddon): void {
     if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
     native.maxPoolGrad(heapOf(backend), at(backend, inputs.dy), at(backend, inputs.input), at(backend, inputs.output), at(backend, dx), ...windowGeometry(info));
     return dx;
+  });
+}
+
+/** DEPTHWISE_CONV and DEPTHWISE_CONV_GRAD (src/layers/conv.ts): batch, height, width, channels, kernel, then the four paddings. */
+function registerDepthwise(native: NativeAddon): void {
+  const shapeOf = (x: tf.TensorInfo, attrs: Record<string, unknown>) => {
+    const [batch, height, width, channels] = x.shape;
+    return [batch, height, width, channels, ...(['kernel', 'padTop', 'padBottom', 'padLeft', 'padRight'].map((key) => attrs[key]) as number[])];
+  };
+  const outShape = (shape: number[]) => {
+    const [batch, height, width, channels, kernel, top, bottom, left, right] = shape;
+    return [batch, height + top + bottom - kernel + 1, width + left + right - kernel + 1, channels];
+  };
+  registerNative(DEPTHWISE_CONV, ({ x, weight, bias }, attrs, backend) => {
+    const shape = shapeOf(x, attrs);
+    const y = backend.makeOutput(outShape(shape), 'float32');
+    if (tf.util.sizeFromShape(y.shape) === 0) return y;
+    native.depthwiseConv(heapOf(backend), at(backend, x), at(backend, weight), at(backend, bias), at(backend, y), ...shape);
+    return y;
+  });
+  registerNative(DEPTHWISE_CONV_GRAD, ({ dy, x, weight }, attrs, backend) => {
+    const shape = shapeOf(x, attrs);
+    const outputs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(weight.shape, 'float32'), backend.makeOutput([x.shape[3]], 'float32')];
+    const [dx, dWeight, dBias] = outputs;
+    if (tf.util.sizeFromShape(x.shape) === 0) {
+      // No images: the filter's and bias's gradients are sums of nothing.
+      for (const t of [dWeight, dBias]) new Float32Array(heapOf(backend), at(backend, t), tf.util.sizeFromShape(t.shape)).fill(0);
+      return outputs;
+    }
+    native.depthwiseConvGrad(heapOf(backend), at(backend, dy), at(backend, x), at(backend, weight), at(backend, dx), at(backend, dWeight), at(backend, dBias), ...shape);
+    return outputs;
+  });
+}
+
+/** BATCH_NORM and BATCH_NORM_GRAD (src/layers/batch-norm.ts) on rows [n, c]; the activation as native/src/kernels.h numbers it. */
+function registerBatchNorm(native: NativeAddon): void {
+  const ACTIVATIONS: Record<BatchNormActivation, number> = { none: 0, gelu_before: 1, relu_after: 2 };
+  const activation = (attrs: Record<string, unknown>) => ACTIVATIONS[attrs.activation as BatchNormActivation];
+  registerNative(BATCH_NORM, ({ x, weight, bias }, attrs, backend) => {
+    const [n, c] = x.shape;
+    const outputs = [backend.makeOutput(x.shape, 'float32'), ...[0, 1, 2].map(() => backend.makeOutput([c], 'float32'))];
+    if (n * c === 0) return outputs;
+    const [y, mean, variance, invStd] = outputs;
+    native.batchNorm(heapOf(backend), at(backend, x), at(backend, weight), at(backend, bias), at(backend, y), at(backend, mean), at(backend, variance), at(backend, invStd), n, c, attrs.eps as number, activation(attrs));
+    return outputs;
+  });
+  registerNative(BATCH_NORM_GRAD, ({ dy, x, mean, invStd, weight, bias }, attrs, backend) => {
+    const [n, c] = x.shape;
+    const outputs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
+    if (n * c === 0) return outputs;
+    const [dx, dWeight, dBias] = outputs;
+    native.batchNormGrad(heapOf(backend), at(backend, dy), at(backend, x), at(backend, mean), at(backend, invStd), at(backend, weight), at(backend, bias), at(backend, dx), at(backend, dWeight), at(backend, dBias), n, c, activation(attrs));
+    return outputs;
   });
 }
 

@@ -30,9 +30,14 @@ export function convMixerForward(params: Params, cfg: ConvMixerConfig, images: t
     const same = samePadding(cfg.kernel_size);
     for (let i = 0; i < cfg.depth; i++) {
       const block = (name: string) => p(`blocks.${i}.${name}`);
-      const mixed = depthwiseConv2d(x, block('depthwise.weight'), block('depthwise.bias'), same);
-      x = residualAdd(x, norm(mixed, `blocks.${i}.depthwise_norm`)) as tf.Tensor4D;
-      x = norm(pointwise(x, block('pointwise.weight'), block('pointwise.bias')), `blocks.${i}.pointwise_norm`);
+      // A tidy per block frees what the backward pass does not keep (the BatchNorms' outputs, the
+      // sums) as soon as the block is done, rather than at the end of the whole forward pass.
+      const input = x;
+      x = tf.tidy(() => {
+        const mixed = depthwiseConv2d(input, block('depthwise.weight'), block('depthwise.bias'), same);
+        const y = residualAdd(input, norm(mixed, `blocks.${i}.depthwise_norm`)) as tf.Tensor4D;
+        return norm(pointwise(y, block('pointwise.weight'), block('pointwise.bias')), `blocks.${i}.pointwise_norm`);
+      });
     }
     return linear(globalAveragePool(x), p('head.weight'), p('head.bias')) as tf.Tensor2D;
   });

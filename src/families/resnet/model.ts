@@ -28,10 +28,14 @@ export function resNetForward(params: Params, cfg: ResNetConfig, images: tf.Tens
     let x = norm(conv2d(images, p('conv1.weight'), 1, 1, true), 'bn1', true);
     for (const { prefix, stride, projection } of basicBlocks(cfg)) {
       const w = (name: string) => p(`${prefix}.${name}`);
-      const inner = norm(conv2d(x, w('conv1.weight'), stride, 1), `${prefix}.bn1`, true);
-      const residual = norm(conv2d(inner, w('conv2.weight'), 1, 1), `${prefix}.bn2`, false);
-      const shortcut = projection ? norm(conv2d(x, w('shortcut.0.weight'), stride, 0), `${prefix}.shortcut.1`, false) : x;
-      x = tf.relu(residualAdd(residual, shortcut)) as tf.Tensor4D;
+      // A tidy per block frees what the backward pass does not keep as soon as the block is done.
+      const input = x;
+      x = tf.tidy(() => {
+        const inner = norm(conv2d(input, w('conv1.weight'), stride, 1), `${prefix}.bn1`, true);
+        const residual = norm(conv2d(inner, w('conv2.weight'), 1, 1), `${prefix}.bn2`, false);
+        const shortcut = projection ? norm(conv2d(input, w('shortcut.0.weight'), stride, 0), `${prefix}.shortcut.1`, false) : input;
+        return tf.relu(residualAdd(residual, shortcut)) as tf.Tensor4D;
+      });
     }
     return linear(globalAveragePool(x), p('linear.weight'), p('linear.bias')) as tf.Tensor2D;
   });

@@ -1,0 +1,157 @@
+// BatchNorm over the channels of NHWC rows [n × c], with the activation its graph fuses in
+// (src/layers/batch-norm.ts has the same formulas in tfjs ops).
+#include <cmath>
+#include <vector>
+
+#include "kernels.h"
+#include "math.h"
+#include "parallel.h"
+
+namespace vit {
+namespace {
+
+constexpr size_t kElementsPerSlice = 16384;
+size_t rowsPerSlice(size_t c) { return std::max<size_t>(1, kElementsPerSlice / std::max<size_t>(1, c)); }
+
+// Per-channel sums over rows [begin, end), in row order, as doubles, into sum[c] (of the squared
+// deviations from `center` when given); each channel is its own lane, so vectorizing over the
+// channels does not reorder any sum.
+VIT_VECTOR_CLONES void sumRows(const float* __restrict a, const float* __restrict center, size_t begin, size_t end, size_t c, double* __restrict sum) {
+  for (size_t r = begin; r < end; r++) {
+    const float* row = a + r * c;
+    for (size_t j = 0; j < c; j++) {
+      const double d = center ? static_cast<double>(row[j]) - center[j] : row[j];
+      sum[j] += center ? d * d : d;
+    }
+  }
+}
+
+// Each slice of rows (fixed by n and c alone) sums into its own partials, `width` per channel;
+// the slices' partials are then added in slice order: the result does not depend on the threads.
+template <typename SumSlice>
+std::vector<double> sliceSums(size_t n, size_t c, size_t width, SumSlice sumSlice) {
+  const size_t slices = sliceCount(n, rowsPerSlice(c));
+  std::vector<double> partial(slices * width * c, 0.0);
+  double* base = partial.data();
+  parallelSlices(n, rowsPerSlice(c), [=](size_t slice, size_t begin, size_t end) { sumSlice(begin, end, base + slice * width * c); });
+  std::vector<double> total(width * c, 0.0);
+  for (size_t slice = 0; slice < slices; slice++) {
+    for (size_t j = 0; j < width * c; j++) total[j] += partial[slice * width * c + j];
+  }
+  return total;
+}
+
+VIT_VECTOR_CLONES void geluRows(const float* __restrict x, float* __restrict a, size_t begin, size_t end, size_t c) {
+  for (size_t i = begin * c; i < end * c; i++) a[i] = geluValue(x[i]);
+}
+
+VIT_VECTOR_CLONES void normalizeRows(const float* __restrict a, float* __restrict y, const float* __restrict scale, const float* __restrict shift,
+                                     bool relu, size_t begin, size_t end, size_t c) {
+  for (size_t r = begin; r < end; r++) {
+    for (size_t j = 0; j < c; j++) {
+      const float v = a[r * c + j] * scale[j] + shift[j];
+      y[r * c + j] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+// What the backward pass recomputes per element: x̂ = (act(x) − mean) · invStd, and dy' (dy where
+// the ReLU after passed the value, as PyTorch's ReLU'(0) = 0; else dy). The activation is a
+// template argument, so each loop is branch-free and vectorizes.
+template <BatchNormActivation Act>
+inline float normalizedOf(float x, float mean, float invStd) {
+  return ((Act == BatchNormActivation::kGeluBefore ? geluValue(x) : x) - mean) * invStd;
+}
+template <BatchNormActivation Act>
+inline float passedOf(float dy, float normalized, float weight, float bias) {
+  return Act == BatchNormActivation::kReluAfter && normalized * weight + bias <= 0.0f ? 0.0f : dy;
+}
+
+// Σ dy' and Σ dy' · x̂ per channel over rows [begin, end), in row order, as doubles.
+template <BatchNormActivation Act>
+VIT_VECTOR_CLONES void gradSums(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, const float* __restrict invStd,
+                                const float* __restrict weight, const float* __restrict bias, size_t begin, size_t end, size_t c,
+                                double* __restrict sumDy, double* __restrict sumDyX) {
+  for (size_t r = begin; r < end; r++) {
+    for (size_t j = 0; j < c; j++) {
+      const size_t i = r * c + j;
+      const float normalized = normalizedOf<Act>(x[i], mean[j], invStd[j]);
+      const float g = passedOf<Act>(dy[i], normalized, weight[j], bias[j]);
+      sumDy[j] += g;
+      sumDyX[j] += static_cast<double>(g) * normalized;
+    }
+  }
+}
+
+// dx = weight · invStd · (dy' − mean(dy') − x̂ · mean(dy' · x̂)), times GELU'(x) when the GELU comes first.
+template <BatchNormActivation Act>
+VIT_VECTOR_CLONES void gradRows(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, const float* __restrict invStd,
+                                const float* __restrict weight, const float* __restrict bias, const float* __restrict meanDy,
+                                const float* __restrict meanDyX, float* __restrict dx, size_t begin, size_t end, size_t c) {
+  for (size_t r = begin; r < end; r++) {
+    for (size_t j = 0; j < c; j++) {
+      const size_t i = r * c + j;
+      const float normalized = normalizedOf<Act>(x[i], mean[j], invStd[j]);
+      const float g = passedOf<Act>(dy[i], normalized, weight[j], bias[j]);
+      const float da = weight[j] * invStd[j] * (g - meanDy[j] - normalized * meanDyX[j]);
+      dx[i] = Act == BatchNormActivation::kGeluBefore ? da * geluDerivative(x[i]) : da;
+    }
+  }
+}
+
+template <BatchNormActivation Act>
+void batchNormGradOf(const float* dy, const float* x, const float* mean, const float* invStd, const float* weight, const float* bias, float* dx,
+                     float* dWeight, float* dBias, size_t n, size_t c) {
+  const std::vector<double> sums = sliceSums(n, c, 2, [=](size_t begin, size_t end, double* sum) {
+    gradSums<Act>(dy, x, mean, invStd, weight, bias, begin, end, c, sum, sum + c);
+  });
+  std::vector<float> meanDy(c), meanDyX(c);
+  for (size_t j = 0; j < c; j++) {
+    dBias[j] = static_cast<float>(sums[j]);
+    dWeight[j] = static_cast<float>(sums[c + j]);
+    meanDy[j] = static_cast<float>(sums[j] / n);
+    meanDyX[j] = static_cast<float>(sums[c + j] / n);
+  }
+  const float* md = meanDy.data();
+  const float* mdx = meanDyX.data();
+  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { gradRows<Act>(dy, x, mean, invStd, weight, bias, md, mdx, dx, begin, end, c); });
+}
+
+}  // namespace
+
+void batchNorm(const float* x, const float* weight, const float* bias, float* y, float* mean, float* variance, float* invStd, size_t n, size_t c,
+               float eps, BatchNormActivation act) {
+  // a = GELU(x) (into y) or x; its mean and (two-pass) biased variance; then y = a · scale + shift.
+  const float* a = x;
+  if (act == BatchNormActivation::kGeluBefore) {
+    parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { geluRows(x, y, begin, end, c); });
+    a = y;
+  }
+  const std::vector<double> sums = sliceSums(n, c, 1, [=](size_t begin, size_t end, double* sum) { sumRows(a, nullptr, begin, end, c, sum); });
+  for (size_t j = 0; j < c; j++) mean[j] = static_cast<float>(sums[j] / n);
+  const std::vector<double> squares = sliceSums(n, c, 1, [=](size_t begin, size_t end, double* sum) { sumRows(a, mean, begin, end, c, sum); });
+  std::vector<float> scale(c), shift(c);
+  for (size_t j = 0; j < c; j++) {
+    variance[j] = static_cast<float>(squares[j] / n);
+    invStd[j] = 1.0f / std::sqrt(variance[j] + eps);
+    scale[j] = invStd[j] * weight[j];
+    shift[j] = bias[j] - mean[j] * scale[j];
+  }
+  const float* scaleData = scale.data();
+  const float* shiftData = shift.data();
+  const bool relu = act == BatchNormActivation::kReluAfter;
+  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { normalizeRows(a, y, scaleData, shiftData, relu, begin, end, c); });
+}
+
+void batchNormGrad(const float* dy, const float* x, const float* mean, const float* invStd, const float* weight, const float* bias, float* dx,
+                   float* dWeight, float* dBias, size_t n, size_t c, BatchNormActivation act) {
+  switch (act) {
+    case BatchNormActivation::kNone: return batchNormGradOf<BatchNormActivation::kNone>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
+    case BatchNormActivation::kGeluBefore:
+      return batchNormGradOf<BatchNormActivation::kGeluBefore>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
+    case BatchNormActivation::kReluAfter:
+      return batchNormGradOf<BatchNormActivation::kReluAfter>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
+  }
+}
+
+}  // namespace vit
