@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""The PyTorch side of vit's convolutional families: the ConvMixer and the ResNet of
-kentaroy47/vision-transformers-cifar10 (models/convmixer.py, after Trockman & Kolter's "Patches Are
-All You Need?"; models/resnet.py, kuangliu/pytorch-cifar's), rewritten here with the same module
-trees and therefore the same state_dict names, so a file their train_cifar10.py saves is one these
-load with strict=True, and the reverse.
+"""The PyTorch side of vit's families from kentaroy47/vision-transformers-cifar10: its ViT
+(models/vit.py, lucidrains/vit-pytorch's), ConvMixer (models/convmixer.py, after Trockman &
+Kolter's "Patches Are All You Need?") and ResNet (models/resnet.py, kuangliu/pytorch-cifar's),
+rewritten here with the same module trees and therefore the same state_dict names, so a file their
+train_cifar10.py saves is one these load with strict=True, and the reverse. (The CCT is
+SHI-Labs', in bench/cct_reference.py.)
 
     /usr/bin/python3 bench/kentaroy47_reference.py fixture --out-dir DIR --images FILE --count N
+    /usr/bin/python3 bench/kentaroy47_reference.py roundtrip --model JSON --weights FILE.safetensors \
+        --out FILE.pth --images FILE --count N --mean R,G,B --std R,G,B
 
 writes, for a tiny model of each family (BatchNorm statistics randomised, so evaluation mode is
 tested): the state_dict as torch.save writes it in the forms users have (plain; train_cifar10.py's
@@ -13,7 +16,12 @@ tested): the state_dict as torch.save writes it in the forms users have (plain; 
 under "model"; float16, bfloat16 and float64 storages; tensors saved on "cuda:0"), the logits of the
 N uint8 NHWC images in FILE (normalised with that repository's mean and std), three SGD steps'
 losses and the BatchNorm buffers after them, and hostile files (a pickle calling posix.system, a
-truncated zip, a storage shorter than its tensor). Needs Debian's python3-torch.
+truncated zip, a storage shorter than its tensor).
+
+`roundtrip` builds the module for vit's model config JSON, loads a `vit export` safetensors file
+into it with strict=True, prints {"params": its parameter count, "logits": its evaluation-mode
+logits of the images} as JSON, and torch.saves its state_dict to --out (test/families.test.ts).
+Needs Debian's python3-torch.
 """
 import argparse
 import io
@@ -29,6 +37,91 @@ import torch.nn.functional as F
 # kentaroy47/vision-transformers-cifar10's train_cifar10.py normalisation for CIFAR-10.
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2023, 0.1994, 0.2010)
+
+
+# ---------------------------------------------------------------------------------------------
+# The ViT of models/vit.py (lucidrains/vit-pytorch): PreNorm blocks, fused qkv, cls or mean pooling.
+
+class PatchRearrange(nn.Module):
+    """einops' Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)'), which has no parameters."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        p = self.p
+        return x.view(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (h // p) * (w // p), p * p * c)
+
+
+class PreNorm(nn.Module):
+    def __init__(self, dim, fn):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.norm(x))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim, hidden_dim, dropout=0.):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, dim), nn.Dropout(dropout))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads=8, dim_head=64, dropout=0.):
+        super().__init__()
+        inner = dim_head * heads
+        self.heads, self.scale = heads, dim_head ** -0.5
+        self.to_qkv = nn.Linear(dim, inner * 3, bias=False)
+        self.to_out = nn.Sequential(nn.Linear(inner, dim), nn.Dropout(dropout)) if not (heads == 1 and dim_head == dim) else nn.Identity()
+
+    def forward(self, x):
+        b, n, _ = x.shape
+        q, k, v = (t.view(b, n, self.heads, -1).transpose(1, 2) for t in self.to_qkv(x).chunk(3, dim=-1))
+        attn = torch.softmax(q @ k.transpose(-1, -2) * self.scale, dim=-1)
+        return self.to_out((attn @ v).transpose(1, 2).reshape(b, n, -1))
+
+
+class Transformer(nn.Module):
+    def __init__(self, dim, depth, heads, dim_head, mlp_dim, dropout=0.):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.ModuleList([
+            PreNorm(dim, Attention(dim, heads=heads, dim_head=dim_head, dropout=dropout)),
+            PreNorm(dim, FeedForward(dim, mlp_dim, dropout=dropout))]) for _ in range(depth)])
+
+    def forward(self, x):
+        for attn, ff in self.layers:
+            x = attn(x) + x
+            x = ff(x) + x
+        return x
+
+
+class ViT(nn.Module):
+    def __init__(self, *, image_size, patch_size, num_classes, dim, depth, heads, mlp_dim, pool='cls', channels=3, dim_head=64, dropout=0., emb_dropout=0.):
+        super().__init__()
+        patches = (image_size // patch_size) ** 2
+        self.to_patch_embedding = nn.Sequential(PatchRearrange(patch_size), nn.Linear(channels * patch_size ** 2, dim))
+        self.pos_embedding = nn.Parameter(torch.randn(1, patches + 1, dim))
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+        self.dropout = nn.Dropout(emb_dropout)
+        self.transformer = Transformer(dim, depth, heads, dim_head, mlp_dim, dropout)
+        self.pool = pool
+        self.to_latent = nn.Identity()
+        self.mlp_head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, num_classes))
+
+    def forward(self, img):
+        x = self.to_patch_embedding(img)
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        x = self.dropout(x + self.pos_embedding[:, :x.shape[1]])
+        x = self.transformer(x)
+        return self.mlp_head(self.to_latent(x.mean(dim=1) if self.pool == 'mean' else x[:, 0]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,6 +207,17 @@ def ResNet34(num_classes=10):
 
 def build(family, args):
     """The module for vit's model config keys `args` of `family`."""
+    if family == 'vit':
+        return ViT(image_size=args['image_size'], patch_size=args['patch_size'], num_classes=args['num_classes'], dim=args['dim'], depth=args['depth'],
+                   heads=args['heads'], mlp_dim=args['mlp_dim'], pool=args['pool'], dim_head=args['dim_head'], dropout=args['dropout'], emb_dropout=args['emb_dropout'])
+    if family == 'cct':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from cct_reference import CCT
+        return CCT(img_size=args['image_size'], embedding_dim=args['dim'], n_conv_layers=args['conv_layers'], kernel_size=args['conv_kernel'],
+                   stride=args['conv_stride'], padding=args['conv_padding'], pooling_kernel_size=args['pool_kernel'], pooling_stride=args['pool_stride'],
+                   pooling_padding=args['pool_padding'], dropout=args['dropout'], attention_dropout=args['attn_dropout'], stochastic_depth=args['drop_path'],
+                   num_layers=args['depth'], num_heads=args['heads'], mlp_ratio=args['mlp_ratio'], num_classes=args['num_classes'],
+                   positional_embedding=args['positional_embedding'])
     if family == 'convmixer':
         return ConvMixer(args['dim'], args['depth'], kernel_size=args['kernel_size'], patch_size=args['patch_size'], n_classes=args['num_classes'])
     if family == 'resnet':
@@ -224,6 +328,36 @@ def fixture(out_dir, images_path, count):
     (out / 'expected.json').write_text(json.dumps(expected))
 
 
+def load_safetensors(path):
+    """A safetensors file's tensors (F32, I64), as vit export writes them."""
+    raw = Path(path).read_bytes()
+    length = int.from_bytes(raw[:8], 'little')
+    header = json.loads(raw[8:8 + length])
+    header.pop('__metadata__', None)
+    dtypes = {'F32': torch.float32, 'I64': torch.int64}
+    tensors = {}
+    for name, info in header.items():
+        start, end = info['data_offsets']
+        data = bytearray(raw[8 + length + start:8 + length + end])
+        tensors[name] = torch.frombuffer(data, dtype=dtypes[info['dtype']]).reshape(info['shape']).clone() if data else torch.zeros(info['shape'], dtype=dtypes[info['dtype']])
+    return tensors
+
+
+def roundtrip(model_json, weights, out, images_path, count, mean, std):
+    args = json.loads(model_json)
+    model = build(args['name'], args)
+    model.load_state_dict(load_safetensors(weights), strict=True)
+    model.eval()
+    images = torch.frombuffer(bytearray(Path(images_path).read_bytes()), dtype=torch.uint8).view(count, 32, 32, 3).numpy()
+    x = torch.tensor(images, dtype=torch.float32).permute(0, 3, 1, 2) / 255
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        logits = model(x)
+    torch.save(model.state_dict(), out)
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)  # the CCT's sine table is a frozen Parameter
+    print(json.dumps({'params': trained, 'logits': logits.tolist()}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest='command', required=True)
@@ -231,9 +365,20 @@ def main():
     f.add_argument('--out-dir', required=True)
     f.add_argument('--images', required=True, help='N uint8 NHWC 32x32x3 images, raw')
     f.add_argument('--count', type=int, required=True)
+    r = sub.add_parser('roundtrip')
+    r.add_argument('--model', required=True, help="vit's resolved model config, JSON")
+    r.add_argument('--weights', required=True)
+    r.add_argument('--out', required=True)
+    r.add_argument('--images', required=True)
+    r.add_argument('--count', type=int, required=True)
+    r.add_argument('--mean', required=True)
+    r.add_argument('--std', required=True)
     args = parser.parse_args()
     if args.command == 'fixture':
         fixture(args.out_dir, args.images, args.count)
+    if args.command == 'roundtrip':
+        floats = lambda text: [float(v) for v in text.split(',')]
+        roundtrip(args.model, args.weights, args.out, args.images, args.count, floats(args.mean), floats(args.std))
 
 
 if __name__ == '__main__':
