@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createQuietly, wasmAbortLine, withoutAbortLine } from '../src/backend/drivers/wasm-abort.js';
+import * as tf from '@tensorflow/tfjs';
+import { guardWasmMalloc, createQuietly, wasmAbortLine, withoutAbortLine } from '../src/backend/drivers/wasm-abort.js';
+import { useBackend } from '../src/backend/index.js';
 
 // Node has WebAssembly; the lib types this project compiles against do not declare it.
 const { RuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly;
@@ -41,4 +43,27 @@ test('createQuietly filters console.warn only while the module is created, and r
   assert.equal(console.warn, original);
   await assert.rejects(createQuietly(() => Promise.reject(new Error('init failed'))), /init failed/);
   assert.equal(console.warn, original);
+});
+
+test("with the heap full, wasm's malloc returns an address past the heap's end: the allocation fails there as an abort that becomes the one line, instead of a tensor written out of bounds", async () => {
+  await useBackend('wasm');
+  const wasm = (tf.engine().registry.wasm as unknown as { wasm: { _malloc: (n: number) => number; _free: (a: number) => void } }).wasm;
+  const installed = wasm._malloc;
+  guardWasmMalloc();
+  assert.equal(wasm._malloc, installed, 'useBackend installed the guard already (a second call changes nothing)');
+  // Most of the 4 GiB heap taken (never written, so no memory is touched), then a tensor that does not fit.
+  const hog = wasm._malloc(Math.floor(3.7 * 1024 ** 3));
+  assert.notEqual(hog, 0);
+  const before = tf.memory().numTensors;
+  let caught: unknown;
+  try {
+    tf.zeros([Math.floor((0.5 * 1024 ** 3) / 4)]).dispose();
+  } catch (err) {
+    caught = err;
+  } finally {
+    wasm._free(hog);
+  }
+  assert.ok(caught, 'the allocation failed');
+  assert.match(wasmAbortLine(caught) ?? String(caught), /the wasm backend ran out of memory: its heap is capped at 4 GiB/);
+  assert.equal(tf.memory().numTensors, before, 'no tensor was made');
 });

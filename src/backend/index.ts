@@ -9,7 +9,7 @@ import { isInstalled, probeInChild } from './choose/isolated-probe.js';
 import type { BackendProbe, ConcreteBackend } from './choose/probe.js';
 import { AUTO_ORDER, chooseBackend } from './choose/select.js';
 import { vulkanFailure } from './drivers/vulkan-log.js';
-import { createQuietly } from './drivers/wasm-abort.js';
+import { createQuietly, guardWasmMalloc } from './drivers/wasm-abort.js';
 import { nativeStatus } from './native/addon.js';
 
 export type { Capabilities } from './drivers/driver.js';
@@ -93,6 +93,7 @@ export async function useBackend(requested: BackendName): Promise<ActiveBackend>
     throw new UserError(`backend "${name}" failed to initialise (see the tfjs warning above)`);
   }
   await tf.ready();
+  if (tfjsName === 'wasm') guardWasmMalloc();
   return { name, details, capabilities: driver.capabilities, dispose };
 }
 
