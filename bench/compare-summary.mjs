@@ -21,6 +21,9 @@ for (const config of configs) {
   const ours = of('ours');
   const torches = ['pytorch-passive', 'pytorch-default-omp'].map((name) => [name, of(name)]).filter(([, rs]) => rs.length > 0);
   console.log(`\n${label(config)}: batch ${ours[0].batch}, ${ours.length} rounds of ${ours[0].steps} steps`);
+  // Both sides count the model's FLOPs on their own (PyTorch's by forward hooks for the convnets).
+  const torchFlops = torches[0][1][0].flops_per_image;
+  console.log(`${ours[0].params.toLocaleString('en')} parameters (PyTorch: ${torches[0][1][0].params.toLocaleString('en')}), ${(ours[0].flops_per_image / 1e9).toFixed(3)} GFLOPs per image forward (PyTorch: ${torchFlops === undefined ? '?' : (torchFlops / 1e9).toFixed(3)})`);
   console.log(`${''.padEnd(22)}${'train img/s'.padStart(12)}${'infer img/s'.padStart(12)}${'peak RSS MB'.padStart(13)}   (medians)`);
   for (const [name, rs] of [['ours (wasm)', ours], ...torches]) {
     const m = (key) => median(rs.map((r) => r[key]));

@@ -5,8 +5,10 @@
 # their min/max, for training and inference, with peak RSS.
 #
 # Usage: bench/compare.sh [CONFIG...]   (default: configs/bench-small.json, the default config
-#        (ViT-Lite-7/4) and the main job's CCT-2/3x2: configs/cpu-1h.json with AdamW, since
-#        PyTorch 1.13 has no Muon)
+#        (ViT-Lite-7/4), the main job's CCT-2/3x2: configs/cpu-1h.json with AdamW, since
+#        PyTorch 1.13 has no Muon, and a row per convolutional family: the presets
+#        configs/k/convmixer.json, convmixer-256-8.json and res18.json, with kentaroy47's
+#        models/*.py on the PyTorch side)
 #   ROUNDS=N          rounds per config (default 3)
 #   STEPS=N           timed steps per run (default 10), after 2 warm-up steps
 #   TORCH_OMP_DEFAULT=1  also run PyTorch with libgomp's default (busy-waiting) OpenMP; the ratio
@@ -29,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 if [ $# -eq 0 ]; then
   echo '{}' > "$work/default.json"
   node -e 'const c = JSON.parse(require("fs").readFileSync("configs/cpu-1h.json", "utf8")); c.optimizer.name = "adamw"; console.log(JSON.stringify(c))' > "$work/cct-adamw.json"
-  set -- configs/bench-small.json "$work/default.json" "$work/cct-adamw.json"
+  set -- configs/bench-small.json "$work/default.json" "$work/cct-adamw.json" configs/k/convmixer.json configs/k/convmixer-256-8.json configs/k/res18.json
 fi
 for config in "$@"; do [ -f "$config" ] || { echo "compare.sh: no config file $config" >&2; exit 2; }; done
 

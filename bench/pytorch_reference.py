@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The PyTorch peer of `vit bench`: the same model (for a ViT, lucidrains/vit-pytorch as kentaroy47
-trains it on CIFAR-10; for a CCT, SHI-Labs' module tree in bench/cct_reference.py), batch size and
-optimizer, read from the same config file, timed the same way, printed with the same JSON keys.
+trains it on CIFAR-10; for a CCT, SHI-Labs' module tree in bench/cct_reference.py; for a ConvMixer or
+a ResNet, kentaroy47/vision-transformers-cifar10's models/*.py in bench/kentaroy47_reference.py),
+batch size and optimizer, read from the same config file, timed the same way, printed with the same
+JSON keys.
 
     /usr/bin/python3 bench/pytorch_reference.py --config configs/bench-small.json [--json]
 
@@ -113,9 +115,34 @@ def cct_forward_flops(m):
     return 2 * macs
 
 
+def conv_linear_flops(model, image_size):
+    """2 · multiply-accumulates of every Conv2d and Linear, counted by forward hooks on one image:
+    a check of src/families/*/size.ts that shares none of its code."""
+    macs = []
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+            macs.append(output[0].numel() * k)
+        else:
+            macs.append(module.in_features * module.out_features)
+    handles = [mod.register_forward_hook(hook) for mod in model.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, image_size, image_size))
+    for handle in handles:
+        handle.remove()
+    return 2 * sum(macs)
+
+
 def build_model(m):
     """The model of config `model`, and its forward FLOPs per image."""
-    if m.get('name') != 'cct':
+    name = m.get('name', 'vit')
+    if name in ('convmixer', 'resnet'):
+        sys.path.insert(0, str(REPO / 'bench'))
+        from kentaroy47_reference import build
+        model = build(name, m)
+        return model, conv_linear_flops(model, m['image_size'])
+    if name != 'cct':
         return ViT(m), forward_flops(m)
     sys.path.insert(0, str(REPO / 'bench'))
     from cct_reference import CCT
@@ -128,13 +155,18 @@ def build_model(m):
     return model, cct_forward_flops(m)
 
 
-def optimizer_for(model, o):
-    # Weight decay on Linear weights only, as isDecayed in src/model/params.ts.
-    decayed = [p for n, p in model.named_parameters() if n.endswith('weight') and p.dim() == 2]
-    rest = [p for n, p in model.named_parameters() if not (n.endswith('weight') and p.dim() == 2)]
+def optimizer_for(model, o, convolutional):
+    # Weight decay as isDecayed in src/families/*/params.ts: Linear weights for the transformers,
+    # conv and Linear weights (not BatchNorm's, not biases) for the convnets.
+    def decays(n, p):
+        return n.endswith('weight') and (p.dim() >= 2 if convolutional else p.dim() == 2)
+    decayed = [p for n, p in model.named_parameters() if decays(n, p)]
+    rest = [p for n, p in model.named_parameters() if not decays(n, p)]
     groups = [{'params': decayed, 'weight_decay': o['weight_decay']}, {'params': rest, 'weight_decay': 0.0}]
+    if o['name'] == 'sgd':
+        return torch.optim.SGD(groups, lr=o['lr'], momentum=o['sgd']['momentum'], nesterov=o['sgd']['nesterov'])
     if o['name'] not in ('adamw', 'adam'):
-        sys.exit(f"pytorch_reference.py: optimizer.name '{o['name']}' has no PyTorch {torch.__version__} counterpart; expected adamw or adam")
+        sys.exit(f"pytorch_reference.py: optimizer.name '{o['name']}' has no PyTorch {torch.__version__} counterpart; expected adamw, adam or sgd")
     cls = torch.optim.AdamW if o['name'] == 'adamw' else torch.optim.Adam
     return cls(groups, lr=o['lr'], betas=tuple(o['betas']), eps=o['eps'])
 
@@ -165,9 +197,10 @@ def main():
     device = torch.device(args.device)
     model, flops = build_model(m)
     model = model.to(device)
-    optimizer = optimizer_for(model, cfg['optimizer'])
+    optimizer = optimizer_for(model, cfg['optimizer'], m.get('name') in ('convmixer', 'resnet'))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg['train']['label_smoothing'])
-    x = torch.randn(batch, 3, m['image_size'], m['image_size'], device=device)
+    side = m.get('image_size', 32)
+    x = torch.randn(batch, 3, side, side, device=device)
     y = torch.randint(0, m['num_classes'], (batch,), device=device)
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
 
@@ -199,6 +232,7 @@ def main():
         'batch': batch,
         'steps': args.steps,
         'params': sum(p.numel() for p in model.parameters()),
+        'flops_per_image': flops,
         'train_ms_per_step': train_ms,
         'train_images_per_second': batch * 1000 / train_ms,
         'train_gflops': 3 * flops * batch / train_ms / 1e6,

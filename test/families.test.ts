@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { exportCheckpoint } from '../src/cli/export.js';
 import { importWeights } from '../src/cli/import.js';
+import { parseConfig } from '../src/config/load.js';
 import { type Config, ConfigSchema } from '../src/config/schema.js';
 import { IMAGE_BYTES } from '../src/data/cifar10.js';
 import { normalizationOf } from '../src/data/normalize.js';
@@ -19,6 +21,7 @@ import { nchwPixels } from '../src/onnx/runtime.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { FRESH_STATE } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
+import { vit } from './helpers/cli.js';
 
 /**
  * What every registered model family must do, run over the registry: its closed-form parameter
@@ -52,6 +55,33 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('every registered family has a case here', () => {
   assert.deepEqual(FAMILIES.map((f) => f.name).sort(), Object.keys(CASES).sort());
+});
+
+test("a key of another family, or a family that does not exist, is one line naming the key, the family and docs/families.md", () => {
+  const message = (model: object) => {
+    try {
+      parseConfig({ model }, 'c.json');
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'accepted';
+  };
+  assert.equal(message({ name: 'resnet', dim: 64 }), "c.json: unknown key model.dim (not a key of model.name 'resnet': docs/families.md lists each family's keys)");
+  assert.equal(message({ name: 'convmixer', num_blocks: [2, 2, 2, 2] }), "c.json: unknown key model.num_blocks (not a key of model.name 'convmixer': docs/families.md lists each family's keys)");
+  assert.equal(message({ name: 'swin' }), `c.json: model.name: expected one of ${FAMILIES.map((f) => `'${f.name}'`).join(', ')}, got "swin"`);
+  assert.ok(existsSync(join(import.meta.dirname, '..', 'docs', 'families.md')), 'the page the message names exists');
+});
+
+test("docs/families.md has a section per family that names every one of its model keys", async () => {
+  const page = await readFile(join(import.meta.dirname, '..', 'docs', 'families.md'), 'utf8');
+  for (const family of FAMILIES) {
+    const start = page.indexOf(`## \`${family.name}\``);
+    assert.ok(start >= 0, `no section "## \`${family.name}\`"`);
+    const section = page.slice(start, page.indexOf('\n## ', start + 1));
+    const keys = Object.keys((family.schema as unknown as { shape: Record<string, unknown> }).shape).filter((k) => k !== 'name');
+    assert.ok(keys.length > 3, `${family.name}: its schema's keys were not read`);
+    for (const key of keys) assert.ok(section.includes(`\`${key}\``), `docs/families.md, ${family.name}: model.${key} is not documented`);
+  }
 });
 
 /** A checkpoint of `family`'s case with weights far from the init (so a wrong layout shows) and BatchNorm statistics that matter. */
@@ -138,6 +168,18 @@ for (const family of Object.keys(CASES)) {
     const checked = spawnSync('/usr/bin/python3', ['-c', CHECKER, onnxFile], { encoding: 'utf8' });
     assert.equal(checked.status, 0, checked.stderr);
     assert.deepEqual(JSON.parse(checked.stdout), ['batch', 10], "ONNX's shape inference: logits [batch, 10]");
+  });
+}
+
+for (const family of FAMILIES.filter((f) => !f.tokenMap)) {
+  test(`${family.name}: vit attention says in one line that the family has no attention to draw`, async () => {
+    const { path } = await checkpointOf(family.name);
+    const out = join(dir, `${family.name}-attention.png`);
+    const run = vit(['attention', '--checkpoint', path, '--backend', 'cpu', '--out', out, join(dir, 'images.bin')]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, /has no attention to draw \(vit attention is for the transformer families/);
+    await assert.rejects(readFile(out), 'nothing written');
   });
 }
 

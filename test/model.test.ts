@@ -7,7 +7,7 @@ import { initParams, isDecayed, paramShapes } from '../src/families/vit/params.j
 import { countParams, forwardFlops } from '../src/families/vit/size.js';
 import { Rng } from '../src/util/rng.js';
 import { loadConfig } from '../src/config/load.js';
-import { forwardFlops as familyForwardFlops } from '../src/model/index.js';
+import { countParams as familyCountParams, forwardFlops as familyForwardFlops } from '../src/model/index.js';
 import { vitConfig } from './helpers/model-configs.js';
 
 const TINY: Partial<VitConfig> = { image_size: 8, patch_size: 4, dim: 8, depth: 2, heads: 2, dim_head: 4, mlp_dim: 16, num_classes: 3 };
@@ -182,4 +182,36 @@ test('forwardFlops of the main job’s CCT-2/3x2 counts its convolutions, blocks
   const macs = conv1 + conv2 + 2 * (attention + mlp) + pooling + head;
   assert.equal(familyForwardFlops(cct), 2 * macs);
   assert.equal(2 * macs, 70_666_752);
+});
+
+test('forwardFlops of configs/k/res18.json (ResNet18) counts every convolution and the Linear by hand', () => {
+  const resnet = loadConfig('configs/k/res18.json', []).model;
+  const conv = (side: number, k: number, cin: number, cout: number) => side * side * k * k * cin * cout;
+  const stem = conv(32, 3, 3, 64);
+  const layer1 = 4 * conv(32, 3, 64, 64); // two BasicBlocks of two 3×3 convs, 32×32
+  const layer2 = conv(16, 3, 64, 128) + 3 * conv(16, 3, 128, 128) + conv(16, 1, 64, 128); // stride 2, then the 1×1 shortcut
+  const layer3 = conv(8, 3, 128, 256) + 3 * conv(8, 3, 256, 256) + conv(8, 1, 128, 256);
+  const layer4 = conv(4, 3, 256, 512) + 3 * conv(4, 3, 512, 512) + conv(4, 1, 256, 512);
+  const linear = 512 * 10;
+  const macs = stem + layer1 + layer2 + layer3 + layer4 + linear;
+  assert.equal(familyForwardFlops(resnet), 2 * macs);
+  assert.equal(2 * macs, 1_110_845_440);
+});
+
+test('forwardFlops of configs/k/convmixer.json (ConvMixer-256/16, kernel 8, patch 1) counts the patch embedding, every block and the head by hand', () => {
+  const convmixer = loadConfig('configs/k/convmixer.json', []).model;
+  const positions = 32 * 32; // patch 1: one token per pixel
+  const embedding = positions * 3 * 256; // 1×1 conv, 3 → 256
+  const block = positions * 8 * 8 * 256 + positions * 256 * 256; // depthwise 8×8, then pointwise 256 → 256
+  const head = 256 * 10;
+  assert.equal(familyForwardFlops(convmixer), 2 * (embedding + 16 * block + head));
+  assert.equal(familyForwardFlops(convmixer), 2_685_932_544);
+});
+
+test("the presets' parameter counts are those of train_cifar10.py's models (counted in PyTorch 1.13)", () => {
+  const count = (file: string) => familyCountParams(loadConfig(file, []).model);
+  assert.equal(count('configs/k/convmixer.json'), 1_339_402); // ConvMixer(256, 16, kernel_size=8, patch_size=1)
+  assert.equal(count('configs/k/convmixer-256-8.json'), 594_186); // ConvMixer(256, 8, kernel_size=5, patch_size=2)
+  assert.equal(count('configs/k/res18.json'), 11_173_962); // ResNet18()
+  assert.equal(familyCountParams(loadConfig('configs/k/res18.json', ['model.num_blocks=[3,4,6,3]']).model), 21_282_122); // ResNet34()
 });

@@ -128,6 +128,39 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
+describe('the convolutional families (BatchNorm buffers, SGD, EMA) on wasm', () => {
+  before(async () => {
+    await useBackend('wasm');
+  });
+
+  const families = {
+    convmixer: { name: 'convmixer', dim: 16, depth: 2, kernel_size: 4, patch_size: 4 },
+    resnet: { name: 'resnet', num_blocks: [1, 1, 1, 1] },
+  };
+  for (const [family, model] of Object.entries(families)) {
+    test(`${family}: a whole run leaves no tensor behind, and one resumed mid-epoch replays the uninterrupted run exactly`, async () => {
+      const config = tinyConfig({
+        model,
+        optimizer: { name: 'sgd', lr: 0.05, weight_decay: 5e-4, sgd: { momentum: 0.9, nesterov: true } },
+        train: { epochs: 2, batch_size: 32, eval_batch_size: 40, ema: { decay: 0.9 } },
+      });
+      const before = tf.memory().numTensors;
+      const straight = await run(config);
+      assert.equal(tf.memory().numTensors, before);
+      const stop = abortWhen({ step: (p) => p.epoch === 2 && p.step === 2 });
+      const first = await run(config, stop);
+      assert.equal(first.result.reason, 'interrupted');
+      const saved = await loadCheckpoint(join(first.runDir, 'last'));
+      assert.ok(Object.keys(saved.weights).some((k) => k.endsWith('running_var')), 'the BatchNorm buffers are in the checkpoint');
+      assert.ok(Object.keys(saved.optimizer).some((k) => k.startsWith('sgd/')), 'so is the momentum');
+      await run(config, { runDir: first.runDir, resume: saved });
+
+      assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
+      assert.deepEqual(await weightsOf(join(first.runDir, 'last')), await weightsOf(join(straight.runDir, 'last')));
+    });
+  }
+});
+
 describe('stopping', () => {
   before(async () => {
     await tf.setBackend('cpu');

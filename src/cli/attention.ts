@@ -32,9 +32,13 @@ export function attentionCommand(): Command {
 
 async function runAttention(files: string[], flags: AttentionFlags): Promise<void> {
   if (extname(flags.out).toLowerCase() !== '.png') throw new UserError(`--out ${flags.out}: expected a file ending in .png`);
-  const images = await readImages(files);
+  // The model first: a family without attention is the answer whatever the images are.
   const model = await loadInferenceModel(flags.checkpoint, flags.backend, (cfg) => {
     if (!tokenMapName(cfg)) throw new UserError(`${flags.checkpoint}: ${modelName(cfg)} has no attention to draw (vit attention is for the transformer families: ViT, CCT)`);
+  });
+  const images = await readImages(files).catch((err: unknown) => {
+    model.dispose();
+    throw err;
   });
   let results: { weights: number[][]; heads: number[][][][] | null; probabilities: number[][] }[];
   try {

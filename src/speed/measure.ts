@@ -25,6 +25,8 @@ export interface BenchResult {
   batch: number;
   steps: number;
   params: number;
+  /** Forward FLOPs per image (2 · multiply-accumulates of the products), as the GFLOP/s count them. */
+  flops_per_image: number;
   train_ms_per_step: number;
   train_images_per_second: number;
   train_gflops: number;
@@ -80,6 +82,7 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
       batch: opts.batch,
       steps: opts.steps,
       params: countParams(model),
+      flops_per_image: flopsPerImage,
       train_ms_per_step: trainMs,
       train_images_per_second: perSecond(trainMs),
       train_gflops: trainGflops,
