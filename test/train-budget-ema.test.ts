@@ -127,6 +127,21 @@ describe('train.ema', () => {
     params.w.dispose();
   });
 
+  test("BatchNorm's buffers are copied, not averaged (timm's ModelEmaV2/V3): the average model's statistics are the trained model's", () => {
+    const params = { 'bn.weight': tf.variable(tf.tensor([1, 1])), 'bn.running_var': tf.variable(tf.tensor([1, 1])), 'bn.num_batches_tracked': tf.variable(tf.scalar(0)) };
+    const ema = new Ema(params, 0.9, false, new Set(['bn.running_var', 'bn.num_batches_tracked']));
+    params['bn.weight'].assign(tf.tensor([2, 3]));
+    params['bn.running_var'].assign(tf.tensor([0.5, 4]));
+    params['bn.num_batches_tracked'].assign(tf.scalar(1));
+    ema.update(params, 1);
+    assert.deepEqual(Array.from(ema.params['bn.running_var'].dataSync()), [0.5, 4]);
+    assert.deepEqual(Array.from(ema.params['bn.num_batches_tracked'].dataSync()), [1]);
+    const weight = ema.params['bn.weight'].dataSync();
+    [2, 3].forEach((trained, i) => assert.ok(Math.abs(weight[i] - (0.9 * 1 + 0.1 * trained)) < 1e-6, 'a parameter is averaged'));
+    ema.dispose();
+    tf.dispose(Object.values(params));
+  });
+
   test('the run evaluates and saves the average; resume replays exactly; no tensor is left behind', async () => {
     const config = tinyConfig({ epochs: 3, ema: { decay: 0.9, warmup: false } });
     const tensorsBefore = tf.memory().numTensors;
