@@ -63,6 +63,26 @@ function abortWhen(when: { epoch?: (row: { epoch: number }) => boolean; step?: (
   return { signal: controller.signal, events };
 }
 
+/**
+ * Runs `config` straight through (asserting it leaves no tensor behind), then again interrupted in
+ * epoch 2 after step 2, checks the saved `last/` with `checkSaved`, resumes it, and asserts the
+ * resumed run's metrics and weights equal the uninterrupted run's.
+ */
+async function assertResumedMidEpochReplays(config: Config, checkSaved: (saved: Awaited<ReturnType<typeof loadCheckpoint>>) => void) {
+  const before = tf.memory().numTensors;
+  const straight = await run(config);
+  assert.equal(tf.memory().numTensors, before);
+  const stop = abortWhen({ step: (p) => p.epoch === 2 && p.step === 2 });
+  const first = await run(config, stop);
+  assert.equal(first.result.reason, 'interrupted');
+  const saved = await loadCheckpoint(join(first.runDir, 'last'));
+  checkSaved(saved);
+  await run(config, { runDir: first.runDir, resume: saved });
+
+  assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
+  assert.deepEqual(await weightsOf(join(first.runDir, 'last')), await weightsOf(join(straight.runDir, 'last')));
+}
+
 for (const backend of ['cpu', 'wasm']) {
   describe(`training on ${backend}`, () => {
     before(async () => {
@@ -106,18 +126,9 @@ for (const backend of ['cpu', 'wasm']) {
         optimizer: { name: 'muon', lr: 1e-2, muon: { lr: 0.02 } },
         train: { epochs: 2, batch_size: 32, eval_batch_size: 40 },
       });
-      const before = tf.memory().numTensors;
-      const straight = await run(config);
-      assert.equal(tf.memory().numTensors, before);
-      const stop = abortWhen({ step: (p) => p.epoch === 2 && p.step === 2 });
-      const first = await run(config, stop);
-      assert.equal(first.result.reason, 'interrupted');
-      const saved = await loadCheckpoint(join(first.runDir, 'last'));
-      assert.ok('muon/blocks.0.mlp.fc1.weight' in saved.optimizer && 'm/head.linear.weight' in saved.optimizer, 'the buffers are in the checkpoint');
-      await run(config, { runDir: first.runDir, resume: saved });
-
-      assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
-      assert.deepEqual(await weightsOf(join(first.runDir, 'last')), await weightsOf(join(straight.runDir, 'last')));
+      await assertResumedMidEpochReplays(config, (saved) => {
+        assert.ok('muon/blocks.0.mlp.fc1.weight' in saved.optimizer && 'm/head.linear.weight' in saved.optimizer, 'the buffers are in the checkpoint');
+      });
     });
 
     test('a whole run leaves no tensor behind', async () => {
@@ -144,19 +155,10 @@ describe('the convolutional families (BatchNorm buffers, SGD, EMA) on wasm', () 
         optimizer: { name: 'sgd', lr: 0.05, weight_decay: 5e-4, sgd: { momentum: 0.9, nesterov: true } },
         train: { epochs: 2, batch_size: 32, eval_batch_size: 40, ema: { decay: 0.9 } },
       });
-      const before = tf.memory().numTensors;
-      const straight = await run(config);
-      assert.equal(tf.memory().numTensors, before);
-      const stop = abortWhen({ step: (p) => p.epoch === 2 && p.step === 2 });
-      const first = await run(config, stop);
-      assert.equal(first.result.reason, 'interrupted');
-      const saved = await loadCheckpoint(join(first.runDir, 'last'));
-      assert.ok(Object.keys(saved.weights).some((k) => k.endsWith('running_var')), 'the BatchNorm buffers are in the checkpoint');
-      assert.ok(Object.keys(saved.optimizer).some((k) => k.startsWith('sgd/')), 'so is the momentum');
-      await run(config, { runDir: first.runDir, resume: saved });
-
-      assert.deepEqual(await replayable(first.runDir), await replayable(straight.runDir));
-      assert.deepEqual(await weightsOf(join(first.runDir, 'last')), await weightsOf(join(straight.runDir, 'last')));
+      await assertResumedMidEpochReplays(config, (saved) => {
+        assert.ok(Object.keys(saved.weights).some((k) => k.endsWith('running_var')), 'the BatchNorm buffers are in the checkpoint');
+        assert.ok(Object.keys(saved.optimizer).some((k) => k.startsWith('sgd/')), 'so is the momentum');
+      });
     });
   }
 });
