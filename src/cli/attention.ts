@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { basename, extname } from 'node:path';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
+import { FAMILIES } from '../families/index.js';
 import { modelForward, modelName, tokenMapName, tokenMaps } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type AttentionPanel, attentionFigure } from '../viz/attention-figure.js';
@@ -30,11 +31,14 @@ export function attentionCommand(): Command {
     .action(runAction(runAttention));
 }
 
+/** The registry's families that have a token map to draw, e.g. "'vit', 'cct'". */
+const ATTENTION_FAMILIES = FAMILIES.filter((f) => f.tokenMap).map((f) => `'${f.name}'`).join(', ');
+
 async function runAttention(files: string[], flags: AttentionFlags): Promise<void> {
   if (extname(flags.out).toLowerCase() !== '.png') throw new UserError(`--out ${flags.out}: expected a file ending in .png`);
   // The model first: a family without attention is the answer whatever the images are.
   const model = await loadInferenceModel(flags.checkpoint, flags.backend, (cfg) => {
-    if (!tokenMapName(cfg)) throw new UserError(`${flags.checkpoint}: ${modelName(cfg)} has no attention to draw (vit attention is for the transformer families: ViT, CCT)`);
+    if (!tokenMapName(cfg)) throw new UserError(`${flags.checkpoint}: ${modelName(cfg)} has no attention to draw (vit attention is for the families with attention: model.name ${ATTENTION_FAMILIES})`);
   });
   const images = await readImages(files).catch((err: unknown) => {
     model.dispose();
