@@ -13,7 +13,8 @@ import { selectSplits } from '../src/data/splits.js';
 import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
 import { UserError } from '../src/errors.js';
 import { initParams } from '../src/model/index.js';
-import { plannedEpochs } from '../src/train/budget.js';
+import { budgetPlanLine } from '../src/cli/train-reporter.js';
+import { type BudgetPlan, plannedEpochs, replan } from '../src/train/budget.js';
 import { Ema } from '../src/train/ema.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { readMetrics } from '../src/train/metrics-csv.js';
@@ -74,40 +75,95 @@ describe('train.fit_to_budget', () => {
     );
   });
 
-  test('the first epoch fixes the run length, and the cosine schedule ends with it', async () => {
-    // 3 steps of 9 s: a 27 s epoch; a 2-minute budget fits 4 of the 50 epochs asked for.
-    const config = tinyConfig({ epochs: 50, max_minutes: 2, fit_to_budget: true });
-    const planned: number[] = [];
-    const clock = stepClock(9);
-    const { result, rows, runDir } = await run(config, {
-      now: clock.now,
-      events: { ...clock.events, epoch: (_row, info) => void (info.planned && planned.push(info.epochs)) },
-    });
-    assert.equal(result.reason, 'completed');
-    assert.equal(rows.length, 4);
-    assert.deepEqual(planned, [4]);
-    assert.equal((await loadCheckpoint(join(runDir, 'last'))).state.planned_epochs, 4);
-    const schedule = createSchedule(config.schedule, config.optimizer.lr, 3, 4);
-    assert.ok(Math.abs(rows[3].lr / schedule.lrAt(11) - 1) < 1e-6, 'the last row has the last step of a 4-epoch cosine');
-    assert.ok(rows[3].lr < 0.06 * config.optimizer.lr, `annealed: ${rows.map((r) => r.lr)}`);
+  test('replan: after the second epoch always, later only when an epoch time drifts by more than a tenth', () => {
+    const first = replan({ previous: null, epoch: 1, epochSeconds: 80, elapsedSeconds: 100, budgetSeconds: 1000, maxEpochs: 50, minEpochs: 2 });
+    assert.deepEqual(first, { after_epoch: 1, epoch_seconds: 100, epochs: 9, reason: 'first' }); // 1000 / (100 · 1.04)
+    // The second epoch took 50 s: 800 s left fit 15 more at 52 s.
+    const second = replan({ previous: first, epoch: 2, epochSeconds: 50, elapsedSeconds: 150, budgetSeconds: 1000, maxEpochs: 50, minEpochs: 2 });
+    assert.deepEqual(second, { after_epoch: 2, epoch_seconds: 50, epochs: 18, reason: 'second' });
+    const at = (epochSeconds: number, elapsedSeconds: number) => replan({ previous: second, epoch: 5, epochSeconds, elapsedSeconds, budgetSeconds: 1000, maxEpochs: 50, minEpochs: 2 });
+    assert.equal(at(54.9, 310), null, 'within a tenth of the 50 s assumed: the plan stands');
+    assert.equal(at(45.1, 290), null);
+    assert.deepEqual(at(60, 330), { after_epoch: 5, epoch_seconds: 60, epochs: 15, reason: 'drift' }); // 670 s left / 62.4 s = 10 more
+    assert.equal(replan({ previous: second, epoch: 5, epochSeconds: 10, elapsedSeconds: 300, budgetSeconds: 1000, maxEpochs: 20, minEpochs: 2 })!.epochs, 20, 'train.epochs bounds it');
+    assert.equal(replan({ previous: second, epoch: 5, epochSeconds: 500, elapsedSeconds: 900, budgetSeconds: 1000, maxEpochs: 50, minEpochs: 2 })!.epochs, 5, 'no time left: the run ends with this epoch');
+    assert.equal(replan({ previous: { ...second, epochs: 5 }, epoch: 5, epochSeconds: 10, elapsedSeconds: 300, budgetSeconds: 1000, maxEpochs: 50, minEpochs: 2 }), null, 'the last planned epoch: nothing left to plan');
   });
 
-  test('a resumed run keeps the plan from its checkpoint rather than measuring again', async () => {
+  test('the first epoch plans the run, the second plans it again, and the cosine schedule ends with the plan', async () => {
+    // The first epoch's 3 steps take 30 s each (set-up), later ones 9 s: a 90 s first epoch
+    // plans 3 epochs of a 5-minute budget; the 27 s second epoch re-plans to 2 + 183 / 28.08 = 8.
+    let ms = 0;
+    let steps = 0;
+    const clock = { now: () => ms, step: () => void (ms += (++steps <= 3 ? 30 : 9) * 1000) };
+    const config = tinyConfig({ epochs: 50, max_minutes: 5, fit_to_budget: true });
+    const plans: BudgetPlan[] = [];
+    const { result, rows, runDir } = await run(config, {
+      now: clock.now,
+      events: { step: clock.step, epoch: (_row, info) => void (info.plan && plans.push(info.plan)) },
+    });
+    assert.equal(result.reason, 'completed');
+    assert.deepEqual(plans, [
+      { after_epoch: 1, epoch_seconds: 90, epochs: 3, reason: 'first' },
+      { after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' },
+    ]);
+    assert.equal(rows.length, 8);
+    const state = (await loadCheckpoint(join(runDir, 'last'))).state;
+    assert.equal(state.planned_epochs, 8);
+    assert.deepEqual(state.plans, plans, 'every plan is in the checkpoint');
+    const schedule = createSchedule(config.schedule, config.optimizer.lr, 3, 8);
+    assert.ok(Math.abs(rows[7].lr / schedule.lrAt(23) - 1) < 1e-6, 'the last row has the last step of an 8-epoch cosine');
+    assert.ok(rows[7].lr < 0.02 * config.optimizer.lr, `annealed: ${rows.map((r) => r.lr)}`);
+    assert.ok(rows[7].elapsed_minutes < 5, 'within the budget');
+  });
+
+  test('each plan is one line of the output', () => {
+    assert.equal(budgetPlanLine({ after_epoch: 1, epoch_seconds: 90, epochs: 3, reason: 'first' }), 'time budget: the first epoch took 1:30, so this run trains 3 epochs and its schedule ends with them');
+    assert.equal(budgetPlanLine({ after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' }), 'time budget: the second epoch took 0:27, so this run now trains 8 epochs (re-planned; the schedule ends with them)');
+    assert.equal(budgetPlanLine({ after_epoch: 6, epoch_seconds: 31, epochs: 7, reason: 'drift' }), 'time budget: epoch 6 took 0:31, so this run now trains 7 epochs (re-planned; the schedule ends with them)');
+  });
+
+  test('a resumed run continues the plans of its checkpoint: at the same speed it replays the straight run, interrupted mid-epoch or between epochs', async () => {
     const config = tinyConfig({ epochs: 50, max_minutes: 2, fit_to_budget: true });
     const straight = await run(config, stepClock(9));
+    const replayable = (rows: typeof straight.rows) => rows.map(({ epoch, lr, train_loss, val_loss, val_acc }) => ({ epoch, lr, train_loss, val_loss, val_acc }));
+    for (const stopAt of [{ epoch: 2, step: null }, { epoch: 3, step: 2 }]) {
+      const controller = new AbortController();
+      const clock = stepClock(9);
+      let step = 0;
+      const first = await run(config, {
+        now: clock.now,
+        signal: controller.signal,
+        events: {
+          step: () => {
+            clock.events.step();
+            step++;
+            if (stopAt.step !== null && step === (stopAt.epoch - 1) * 3 + stopAt.step) controller.abort();
+          },
+          epoch: (row) => void (stopAt.step === null && row.epoch === stopAt.epoch && controller.abort()),
+        },
+      });
+      assert.equal(first.result.reason, 'interrupted');
+      const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), ...stepClock(9) });
+      assert.equal(resumed.result.reason, 'completed');
+      assert.deepEqual(replayable(resumed.rows), replayable(straight.rows), `stopped at ${JSON.stringify(stopAt)}`);
+      assert.deepEqual((await loadCheckpoint(join(resumed.runDir, 'last'))).state.plans, (await loadCheckpoint(join(straight.runDir, 'last'))).state.plans);
+    }
+  });
+
+  test('a resumed run on a faster machine re-plans from its drift, keeping the plans before it', async () => {
+    const config = tinyConfig({ epochs: 50, max_minutes: 2, fit_to_budget: true });
     const controller = new AbortController();
     const clock = stepClock(9);
-    const first = await run(config, {
-      now: clock.now,
-      signal: controller.signal,
-      events: { ...clock.events, epoch: (row) => void (row.epoch === 2 && controller.abort()) },
-    });
-    assert.equal(first.result.reason, 'interrupted');
-    // The resumed session runs ten times faster; the plan still says 4 epochs.
-    const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), ...stepClock(1) });
+    const first = await run(config, { now: clock.now, signal: controller.signal, events: { ...clock.events, epoch: (row) => void (row.epoch === 2 && controller.abort()) } });
+    const plans: BudgetPlan[] = [];
+    // Three times faster from epoch 3: after its 9 s, 57 s are left, which fit 6 more (9.36 s with headroom).
+    const fast = stepClock(3);
+    const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), now: fast.now, events: { ...fast.events, epoch: (_row, info) => void (info.plan && plans.push(info.plan)) } });
     assert.equal(resumed.result.reason, 'completed');
-    const replayable = (rows: typeof straight.rows) => rows.map(({ epoch, lr, train_loss, val_loss, val_acc }) => ({ epoch, lr, train_loss, val_loss, val_acc }));
-    assert.deepEqual(replayable(resumed.rows), replayable(straight.rows));
+    assert.deepEqual(plans, [{ after_epoch: 3, epoch_seconds: 9, epochs: 9, reason: 'drift' }]);
+    const state = (await loadCheckpoint(join(resumed.runDir, 'last'))).state;
+    assert.deepEqual(state.plans!.map((p) => p.reason), ['first', 'second', 'drift']);
   });
 });
 

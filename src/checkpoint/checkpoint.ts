@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ComputeSetup } from '../backend/index.js';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import type { BudgetPlan } from '../train/budget.js';
 import { UserError } from '../errors.js';
 import { readableDir, replaceDirAtomic } from '../util/atomic.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
@@ -40,8 +41,10 @@ export interface TrainingState {
   schedule: unknown;
   early_stopping: unknown;
   best: { monitor: string; value: number; epoch: number } | null;
-  /** The run's length fixed by `train.fit_to_budget` after its first epoch (null: train.epochs). */
+  /** The run's length planned by `train.fit_to_budget` (null: train.epochs); the last of `plans`. */
   planned_epochs: number | null;
+  /** Every plan `train.fit_to_budget` made, in order (src/train/budget.ts); absent before vit 0.4. */
+  plans?: BudgetPlan[];
 }
 // There is no separate RNG state to save: every random draw (shuffle, augmentation, dropout) comes
 // from an Rng seeded by (config.seed, epoch) or (config.seed, global_step), so the counters above

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import type { MetricsRow } from '../train/metrics-csv.js';
+import type { BudgetPlan } from '../train/budget.js';
 import type { TrainEvents } from '../train/trainer.js';
 import { duration, lrText, pct } from './format.js';
 
@@ -54,7 +55,7 @@ export function trainReporter(): TrainEvents & { stop(): void } {
         }
       }
     },
-    epoch(row: MetricsRow, { best, epochs, planned }) {
+    epoch(row: MetricsRow, { best, epochs, plan }) {
       stopBar();
       lastPlain = -1;
       console.log(
@@ -69,8 +70,16 @@ export function trainReporter(): TrainEvents & { stop(): void } {
           .filter(Boolean)
           .join('  '),
       );
-      if (planned) console.log(chalk.dim(`time budget: the first epoch took ${duration(row.elapsed_minutes * 60)}, so this run trains ${epochs} epoch${epochs === 1 ? '' : 's'} and its schedule ends with them`));
+      if (plan) console.log(chalk.dim(budgetPlanLine(plan)));
     },
     stop: stopBar,
   };
+}
+
+/** One line per fit_to_budget plan: what was measured and how long the run now is. */
+export function budgetPlanLine(plan: BudgetPlan): string {
+  const epochs = `${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'}`;
+  if (plan.reason === 'first') return `time budget: the first epoch took ${duration(plan.epoch_seconds)}, so this run trains ${epochs} and its schedule ends with them`;
+  const what = plan.reason === 'second' ? 'the second epoch' : `epoch ${plan.after_epoch}`;
+  return `time budget: ${what} took ${duration(plan.epoch_seconds)}, so this run now trains ${epochs} (re-planned; the schedule ends with them)`;
 }

@@ -14,7 +14,7 @@ import { normalizationOf } from '../data/normalize.js';
 import { type Params, bufferShapes, initFromData, initParams } from '../model/index.js';
 import { explainSystemError } from '../system-error.js';
 import { VERSION } from '../version.js';
-import { plannedEpochs } from './budget.js';
+import { type BudgetPlan, replan } from './budget.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Ema } from './ema.js';
 import { Lookahead } from './lookahead.js';
@@ -32,10 +32,10 @@ export interface TrainEvents {
   start?(info: { runDir: string; epoch: number; stepsPerEpoch: number; trainCount: number; valCount: number; valName: string }): void;
   step?(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
   /**
-   * `epochs`: the run's length, which `train.fit_to_budget` may have just fixed (`planned`).
+   * `epochs`: the run's length, which `train.fit_to_budget` may have just planned (`plan`: the new plan, else null).
    * A returned promise is awaited, so that what it writes (curves.png) is current before the next epoch.
    */
-  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; planned: boolean }): unknown;
+  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; plan: BudgetPlan | null }): unknown;
 }
 
 export interface TrainOptions {
@@ -164,8 +164,7 @@ class TrainingRun {
         elapsed_minutes: this.elapsedSeconds() / 60,
       };
       this.schedule.onEpochEnd(metrics);
-      const planned = epoch === 1 && cfg.train.fit_to_budget && this.state.planned_epochs === null;
-      if (planned) this.planFromFirstEpoch();
+      const plan = cfg.train.fit_to_budget ? this.planAfter(epoch, row.epoch_seconds) : null;
       const verdict = this.stopper.update(metrics, epoch);
       const monitor = cfg.early_stopping.monitor;
       this.state = {
@@ -180,7 +179,7 @@ class TrainingRun {
       });
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
-      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), planned });
+      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), plan });
 
       if (trained.budgetHit || (this.overBudget() && epoch < this.epochs())) {
         return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };
@@ -191,21 +190,35 @@ class TrainingRun {
   }
 
   /**
-   * Fixes the run's length from the first epoch's wall time (see budget.ts) and rebuilds the
-   * schedule for it, keeping the schedule's own state (plateau's counters).
+   * Plans the run's length after epoch `epoch` where budget.ts says to (the first epoch, the
+   * second, an epoch whose time drifted) and restretches the schedule over it, keeping the
+   * schedule's own state (plateau's counters). Returns the new plan, or null.
    */
-  private planFromFirstEpoch(): void {
+  private planAfter(epoch: number, epochSeconds: number): BudgetPlan | null {
     const { cfg } = this;
-    this.state.planned_epochs = plannedEpochs({
+    const plans = this.state.plans ?? [];
+    // A run planned by vit 0.3 has its length but not the epoch time it assumed: it keeps its plan.
+    if (plans.length === 0 && this.state.planned_epochs !== null) return null;
+    const plan = replan({
+      previous: plans.at(-1) ?? null,
+      epoch,
+      epochSeconds,
+      elapsedSeconds: this.elapsedSeconds(),
       budgetSeconds: cfg.train.max_minutes! * 60,
-      firstEpochSeconds: this.elapsedSeconds(),
       maxEpochs: cfg.train.epochs,
       // The warmup must end before training does (as for train.epochs in the config).
       minEpochs: Math.floor(cfg.schedule.warmup_epochs) + 1,
     });
-    const scheduleState = this.schedule.getState();
-    this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
-    this.schedule.setState(scheduleState);
+    if (plan === null) return null;
+    const lengthChanged = plan.epochs !== this.epochs();
+    this.state.plans = [...plans, plan];
+    this.state.planned_epochs = plan.epochs;
+    if (lengthChanged) {
+      const scheduleState = this.schedule.getState();
+      this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
+      this.schedule.setState(scheduleState);
+    }
+    return plan;
   }
 
   /**
