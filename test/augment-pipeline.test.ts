@@ -145,7 +145,7 @@ test('trainAugmentations turns the data config into batch options, everything ne
     flip: false,
     randAugment: { n: 1, m: 5 },
     erasing: { probability: 0.25, mode: 'const' },
-    mix: { mixupAlpha: 0, cutmixAlpha: 1, mixProb: 0.8, switchProb: 0.4, labelSmoothing: 0.1 },
+    mix: { mixupAlpha: 0, cutmixAlpha: 1, mixProb: 0.8, switchProb: 0.4, labelSmoothing: 0.1, classes: 10 },
   });
   assert.ok(trainAugmentations(ConfigSchema.parse({ data: { mixup_alpha: 0.2 } }).data, 0).mix);
   // data.mean / data.std: the table the batches are normalised with.

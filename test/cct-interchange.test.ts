@@ -45,7 +45,10 @@ async function fixture(name: string): Promise<{ stateDict: Record<string, SafeTe
   const file = join(FIXTURES, `${name}.safetensors`);
   const { tensors, metadata } = decodeSafetensors(await readFile(file), file);
   const expected = JSON.parse(await readFile(join(FIXTURES, `${name}.expected.json`), 'utf8')) as Expected;
-  return { stateDict: tensors, metadata, expected, config: ConfigSchema.parse({ model: modelFromCctArgs(expected.cct_args) }) };
+  const model = modelFromCctArgs(expected.cct_args);
+  // The tiny fixtures take 8×8 images: data.resize says so (the config checks image_size against it).
+  const data = model.image_size === undefined || model.image_size === 32 ? {} : { resize: model.image_size };
+  return { stateDict: tensors, metadata, expected, config: ConfigSchema.parse({ data, model }) };
 }
 
 for (const name of ['cct-tiny', 'cct-tiny-sine']) {

@@ -41,7 +41,8 @@ test('presets: shapes and parameter counts equal the closed form and SHI-Labs\' 
 test('config: CCT keys are validated with one line naming the key', () => {
   const error = (model: object) => {
     try {
-      parseConfig({ model }, 'c.json');
+      // TINY's 8×8 input: the images resized to it (data.resize), as a whole config needs.
+      parseConfig({ data: { resize: 8 }, model }, 'c.json');
       return 'ok';
     } catch (err) {
       return (err as Error).message.replace(/^c\.json: /, '');
@@ -54,7 +55,7 @@ test('config: CCT keys are validated with one line naming the key', () => {
   assert.equal(error({ ...TINY, patch_size: 2 }), "model.patch_size: does not apply to model.name 'cct' (remove it)");
   assert.equal(error({ ...TINY, positional_embedding: 'rope' }).split(':')[0], 'model.positional_embedding');
   assert.equal(error(tiny()), 'ok'); // a resolved config parses again unchanged
-  assert.deepEqual(ConfigSchema.parse({ model: tiny() }).model, tiny());
+  assert.deepEqual(ConfigSchema.parse({ data: { resize: 8 }, model: tiny() }).model, tiny());
   assert.equal(ConfigSchema.parse({}).model.name, 'vit'); // a config without model.name is a ViT
 });
 

@@ -3,7 +3,7 @@ import { BACKENDS } from '../config/schema.js';
 
 /** Options shared by train, eval and bench. */
 export const dataDirOption = () =>
-  new Option('--data-dir <dir>', 'dataset directory (holds or receives cifar-10-batches-bin/)').default('data');
+  new Option('--data-dir <dir>', 'dataset directory (holds or receives cifar-10-batches-bin/, cifar-100-binary/)').default('data');
 
 export const backendOption = () =>
   new Option('--backend <name>', 'compute backend (default: the config\'s `backend`, else auto)').choices(BACKENDS);

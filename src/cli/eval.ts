@@ -6,7 +6,7 @@ import { useBackend } from '../backend/index.js';
 import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
 import { type BackendName, TTA_MODES, type Tta, testTta } from '../config/schema.js';
-import { loadCifar10 } from '../data/cifar10.js';
+import { loadDataset } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { selectSplits } from '../data/splits.js';
 import { normalizationOf } from '../data/normalize.js';
@@ -14,7 +14,7 @@ import { initParams, stateShapes } from '../model/index.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
 import { evaluate } from '../train/evaluate.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { confusionSpec } from '../viz/confusion-heatmap.js';
+import { DENSE_ABOVE, confusionSpec } from '../viz/confusion-heatmap.js';
 import { checkChartPath, writeChart } from '../viz/render-chart.js';
 import { backendOption, dataDirOption } from './common-options.js';
 import { pct } from './format.js';
@@ -33,7 +33,7 @@ interface EvalFlags {
 
 export function evalCommand(): Command {
   return new Command('eval')
-    .description('evaluate a checkpoint on the CIFAR-10 test set: accuracy, loss, per-class accuracy, confusion matrix')
+    .description('evaluate a checkpoint on the test set of its data.dataset (CIFAR-10 or CIFAR-100): accuracy, loss, per-class accuracy, confusion matrix')
     .requiredOption('--checkpoint <dir>', 'checkpoint directory, e.g. checkpoints/smoke/best')
     .addOption(dataDirOption())
     .addOption(backendOption())
@@ -53,7 +53,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   if (flags.plot) checkChartPath(flags.plot, '--plot');
   const backend = await useBackend(flags.backend ?? cfg.backend);
   try {
-    const data = await loadCifar10(await ensureDataset(flags.dataDir));
+    const data = await loadDataset(await ensureDataset(flags.dataDir, cfg.data.dataset), cfg.data);
     const { test } = selectSplits(data, { ...cfg.data, limit_test: flags.fullTest ? null : cfg.data.limit_test, val_split: 0 });
     const params = initParams(cfg.model, cfg.seed);
     restoreVariables(params, ckpt.weights, `${flags.checkpoint}/weights.safetensors`);
@@ -103,8 +103,13 @@ async function writePredictions(path: string, labels: Uint8Array, predictions: I
   await writeFileAtomic(path, await writeToString(rows, { headers: ['index', 'label', 'prediction', ...logitColumns], includeEndRowDelimiter: true }));
 }
 
-/** Rows are true labels, columns predictions; the diagonal is highlighted; last column is recall. */
+/**
+ * Rows are true labels, columns predictions; the diagonal is highlighted; last column is recall.
+ * Past 20 classes (CIFAR-100's 100) a matrix is too wide for a terminal: each class gets a line
+ * with its accuracy and the class it is most often taken for instead (--plot draws the matrix).
+ */
 function renderConfusion(confusion: number[][], classes: string[], perClass: number[]): string {
+  if (classes.length > DENSE_ABOVE) return renderPerClass(confusion, classes, perClass);
   const nameWidth = Math.max(...classes.map((c) => c.length));
   const cell = Math.max(5, ...confusion.flat().map((n) => String(n).length + 1));
   const header = ' '.repeat(nameWidth + 2) + classes.map((c) => c.slice(0, cell - 1).padStart(cell)).join('') + '  accuracy';
@@ -113,4 +118,16 @@ function renderConfusion(confusion: number[][], classes: string[], perClass: num
     return `${classes[i].padStart(nameWidth)}  ${cells}  ${pct(perClass[i]).padStart(8)}`;
   });
   return [chalk.dim('confusion matrix (rows: true class, columns: predicted)'), header, ...rows].join('\n');
+}
+
+function renderPerClass(confusion: number[][], classes: string[], perClass: number[]): string {
+  const nameWidth = Math.max(...classes.map((c) => c.length));
+  const rows = confusion.map((row, i) => {
+    const wrong = row.map((n, j) => (j === i ? -1 : n));
+    const j = wrong.indexOf(Math.max(...wrong));
+    const confused = row[j] > 0 ? `${classes[j]} (${row[j]})` : chalk.dim('-');
+    const accuracy = Number.isNaN(perClass[i]) ? chalk.dim('no images'.padStart(9)) : pct(perClass[i]).padStart(9);
+    return `${classes[i].padStart(nameWidth)}  ${accuracy}  ${confused}`;
+  });
+  return [chalk.dim('per class (accuracy, most often predicted instead); --plot draws the confusion matrix'), ...rows].join('\n');
 }

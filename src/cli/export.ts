@@ -6,7 +6,7 @@ import { checkWeights, toPytorchStateDict } from '../checkpoint/pytorch.js';
 import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { classNames } from '../data/cifar10.js';
+import { classNamesOf } from '../data/datasets.js';
 import { UserError } from '../errors.js';
 import { onnxModel } from '../onnx/model.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -68,7 +68,7 @@ export async function exportCheckpoint(checkpointDir: string, outPath: string, f
   checkWeights(tensors, cfg, weightsPath);
   if (format === 'onnx') {
     const metadata = {
-      classes: JSON.stringify(classNames(cfg.num_classes)),
+      classes: JSON.stringify(classNamesOf(config.data, cfg.num_classes)),
       checkpoint: checkpointDir,
       checkpoint_weights_sha256: createHash('sha256').update(bytes).digest('hex'),
       model_config: JSON.stringify(cfg),

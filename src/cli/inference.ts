@@ -4,7 +4,8 @@ import { checkShapes, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { restoreVariables } from '../checkpoint/weights.js';
 import { type BackendName, type Tta, testTta } from '../config/schema.js';
 import { evalBatches, toTensors } from '../data/batches.js';
-import { IMAGE_BYTES, IMAGE_SIZE, type Split, classNames } from '../data/cifar10.js';
+import { IMAGE_BYTES, IMAGE_SIZE, type Split } from '../data/cifar10.js';
+import { type DatasetChoice, classNamesOf } from '../data/datasets.js';
 import { normalizationOf } from '../data/normalize.js';
 import { UserError } from '../errors.js';
 import { type ModelConfig, type Params, evalLogits, initParams, stateShapes } from '../model/index.js';
@@ -18,7 +19,8 @@ export interface InferenceModel {
   tta: Tta;
   /** The run's normalisation (data.mean, data.std). */
   normalization: Float32Array;
-
+  /** The dataset the model was trained on (data.dataset, data.labels): its test set is the one to analyse. */
+  dataset: DatasetChoice;
   classes: string[];
   backend: ActiveBackend;
   dispose(): void;
@@ -31,16 +33,19 @@ export async function loadInferenceModel(checkpoint: string, backendFlag?: Backe
   check?.(cfg);
   // Before the backend starts (and prints), so that a mismatch is the only thing the user sees.
   checkShapes(ckpt.weights, stateShapes(cfg), `${checkpoint}/weights.safetensors`);
-  if (cfg.image_size !== IMAGE_SIZE) throw new UserError(`${checkpoint}/config.json: model.image_size ${cfg.image_size} is not CIFAR-10's ${IMAGE_SIZE}`);
+  // The images are read at 32×32 and resized to the model's side where data.resize says so (model/index.ts).
+  const side = ckpt.config.data.resize ?? IMAGE_SIZE;
+  if (cfg.image_size !== side) throw new UserError(`${checkpoint}/config.json: model.image_size ${cfg.image_size} is not the images' side ${side}`);
   const backend = await useBackend(backendFlag ?? ckpt.config.backend);
   const params = initParams(cfg, ckpt.config.seed);
   restoreVariables(params, ckpt.weights, `${checkpoint}/weights.safetensors`);
-  const classes = classNames(cfg.num_classes);
+  const classes = classNamesOf(ckpt.config.data, cfg.num_classes);
   return {
     cfg,
     params,
     tta: testTta(ckpt.config.train),
     normalization: normalizationOf(ckpt.config.data),
+    dataset: { dataset: ckpt.config.data.dataset, labels: ckpt.config.data.labels },
     classes,
     backend,
     dispose() {

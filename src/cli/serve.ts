@@ -17,7 +17,7 @@ export function serveCommand(): Command {
     .argument('[dir...]', 'folders of runs (default: checkpoints/, and sweeps/ when there is one)')
     .option('--port <n>', `port to listen on (default: the first free one from ${DEFAULT_PORT})`, port)
     .option('--host <address>', 'address to listen on; anything but 127.0.0.1 lets other machines read your runs', '127.0.0.1')
-    .option('--data-dir <dir>', 'where CIFAR-10 is (cifar-10-batches-bin/), for a checkpoint\'s test-set analysis; nothing is downloaded', 'data')
+    .option('--data-dir <dir>', 'where the datasets are (cifar-10-batches-bin/, cifar-100-binary/), for a checkpoint\'s test-set analysis; nothing is downloaded', 'data')
     .addHelpText('after', '\nExamples:\n  vit serve\n  vit serve checkpoints sweeps --port 8080')
     .action(runAction(runServe));
 }

@@ -7,9 +7,10 @@ import { loadConfig, parseConfig } from '../config/load.js';
 import { applyOverride } from '../config/override.js';
 import type { BackendName, Config } from '../config/schema.js';
 import { summarizeConfig } from '../config/summary.js';
-import { loadCifar10 } from '../data/cifar10.js';
+import { loadDataset } from '../data/cifar10.js';
 import { ensureDataset } from '../data/download.js';
 import { UserError } from '../errors.js';
+import { FAMILY_NAMES } from '../families/index.js';
 import { countParams, modelName, stateShapes } from '../model/index.js';
 import { createRunDir } from '../train/run-dir.js';
 import { type TrainEvents, train } from '../train/trainer.js';
@@ -30,7 +31,7 @@ interface TrainFlags {
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('train a model (model.name: vit, cct, convmixer, resnet) on CIFAR-10, evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)')
+    .description(`train a model (model.name: ${FAMILY_NAMES.join(', ')}) on CIFAR-10 or CIFAR-100 (data.dataset), evaluating every epoch; writes checkpoints/<run>/ (config.json, metrics.csv, best/, last/)`)
     .option('-c, --config <file>', 'config file (JSON), e.g. configs/smoke.json')
     .addOption(setOption())
     .option('--resume <checkpoint>', 'continue a run exactly from its checkpoint, e.g. checkpoints/smoke/last')
@@ -50,7 +51,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 
   const backend = await useBackend(flags.backend ?? config.backend);
   try {
-    const data = await loadCifar10(await ensureDataset(flags.dataDir));
+    const data = await loadDataset(await ensureDataset(flags.dataDir, config.data.dataset), config.data);
     const runDir = resume ? dirname(flags.resume!) : await createRunDir(config.checkpoint_dir, config.run_name!);
     if (!resume) await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 

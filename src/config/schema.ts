@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { FAMILIES, FAMILY_NAMES, type ModelConfig } from '../families/index.js';
+import { IMAGE_SIZE } from '../data/cifar10.js';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/normalize.js';
+import { DATASET_NAMES, LABEL_KINDS } from '../data/datasets.js';
+import { numClassesFromDataset } from './dataset-classes.js';
 import { int, nonNegative, positiveInt } from './key-types.js';
 
 /**
@@ -14,6 +17,10 @@ export const BACKENDS = ['auto', 'cuda', 'webgpu', 'tensorflow', 'wasm', 'cpu'] 
 export const TTA_MODES = ['none', 'flip', 'flip_translate'] as const;
 
 const DataSchema = z.strictObject({
+  /** The dataset (src/data/datasets.ts); model.num_classes follows it unless set. */
+  dataset: z.enum(DATASET_NAMES).default('cifar10'),
+  /** CIFAR-100's labels: its 100 'fine' classes or its 20 'coarse' superclasses (CIFAR-10 has only 'fine'). */
+  labels: z.enum(LABEL_KINDS).default('fine'),
   /** Use only the first N training images (null: all). For smoke runs and CI. */
   limit_train: positiveInt.nullable().default(null),
   /** Use only the first N test images (null: all). */
@@ -28,6 +35,13 @@ const DataSchema = z.strictObject({
    */
   mean: z.tuple([z.number(), z.number(), z.number()]).default([...CIFAR10_MEAN]),
   std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...CIFAR10_STD]),
+  /**
+   * Resize every image to this side, bilinearly (torch.nn.functional.interpolate(mode="bilinear",
+   * align_corners=False)), after the augmentations (which stay at 32×32) and before the model, in
+   * training, evaluation, prediction and the ONNX graph; model.image_size must equal it. Absent or
+   * null: the model sees the 32×32 images (kentaroy47's train_cifar10.py --size).
+   */
+  resize: positiveInt.nullable().optional(),
   /** Random crop after padding each side by this many pixels (0: off). */
   crop_padding: int(0).max(16).default(4),
   /**
@@ -235,7 +249,7 @@ const TrainSchema = z.strictObject({
   init_from: z.string().min(1).optional(),
 });
 
-export const ConfigSchema = z.strictObject({
+export const ConfigSchema = z.preprocess(numClassesFromDataset, z.strictObject({
   /** Run directory name under checkpoint_dir (default: the config file's name). */
   run_name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').optional(),
   checkpoint_dir: z.string().min(1).default('checkpoints'),
@@ -258,10 +272,19 @@ export const ConfigSchema = z.strictObject({
   if (cfg.data.flip_mode === 'alternate' && !cfg.data.flip) {
     ctx.addIssue({ code: 'custom', path: ['data', 'flip_mode'], message: "'alternate' needs data.flip: true" });
   }
+  const side = cfg.data.resize ?? IMAGE_SIZE;
+  // Once the model's own keys are right: where they are not, their message is the one to read.
+  const modelIsValid = !ctx.issues.some((issue) => issue.path?.[0] === 'model');
+  if (modelIsValid && cfg.model.image_size !== side) {
+    const message = cfg.data.resize
+      ? `${cfg.model.image_size} differs from data.resize (${side}): the model's input is the resized image, so they must be equal`
+      : `${cfg.model.image_size} is not the images' side ${IMAGE_SIZE}: set data.resize to ${cfg.model.image_size} to resize them (or model.image_size to ${IMAGE_SIZE})`;
+    ctx.addIssue({ code: 'custom', path: ['model', 'image_size'], message });
+  }
   if (cfg.train.fit_to_budget && cfg.train.max_minutes === null) {
     ctx.addIssue({ code: 'custom', path: ['train', 'fit_to_budget'], message: 'needs train.max_minutes (the budget to fit)' });
   }
-});
+}));
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type { ModelConfig } from '../families/index.js';

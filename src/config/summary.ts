@@ -1,4 +1,4 @@
-import { type Config, ConfigSchema } from './schema.js';
+import { type Config, ConfigSchema, ModelSchema } from './schema.js';
 
 /** Keys worth showing even at their defaults: what a reader of a training log asks first. */
 const HEADLINE: Record<string, readonly string[]> = {
@@ -47,6 +47,11 @@ export function summarizeConfig(config: Config, extra: Record<string, string> = 
  */
 function sectionDefaults(key: string, value: Record<string, unknown>): Record<string, unknown> | undefined {
   if (!('name' in value)) return undefined;
+  // A family's own schema: its name alone may not make a whole config valid (a mobilevit needs data.resize).
+  if (key === 'model') {
+    const model = ModelSchema.safeParse({ name: value.name });
+    return model.success ? (model.data as Record<string, unknown>) : undefined;
+  }
   const parsed = ConfigSchema.safeParse({ [key]: { name: value.name } });
   return parsed.success ? ((parsed.data as Record<string, unknown>)[key] as Record<string, unknown>) : undefined;
 }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { DataConfig } from '../config/schema.js';
 import { Rng } from '../util/rng.js';
 import { IDENTITY, alternatingFlips, trainingTransform, writeImage, type ImageAugmentations } from './augment.js';
-import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, NUM_CLASSES, type Split } from './cifar10.js';
+import { CHANNELS, IMAGE_BYTES, IMAGE_SIZE, type Split } from './cifar10.js';
+import { numClassesOf } from './datasets.js';
 import { mixBatch, type MixOptions } from './mix.js';
 import { CIFAR10_NORMALIZATION, normalizationOf } from './normalize.js';
 
@@ -11,7 +12,7 @@ export interface Batch {
   x: Float32Array;
   y: Int32Array;
   /**
-   * With mixup/cutmix on: the soft targets, [size, 10] probabilities with label smoothing already
+   * With mixup/cutmix on: the soft targets, [size, classes] probabilities with label smoothing already
    * applied; `y` keeps each image's own label.
    */
   targets?: Float32Array;
@@ -51,7 +52,7 @@ export function trainAugmentations(
     randAugment: data.randaugment ?? undefined,
     erasing: data.random_erasing > 0 ? { probability: data.random_erasing, mode: data.random_erasing_mode } : undefined,
     mix: mixing
-      ? { mixupAlpha: data.mixup_alpha, cutmixAlpha: data.cutmix_alpha, mixProb: data.mix_prob, switchProb: data.switch_prob, labelSmoothing }
+      ? { mixupAlpha: data.mixup_alpha, cutmixAlpha: data.cutmix_alpha, mixProb: data.mix_prob, switchProb: data.switch_prob, labelSmoothing, classes: numClassesOf(data) }
       : undefined,
   };
 }
@@ -80,7 +81,7 @@ export function evalBatches(split: Split, batchSize: number, normalization = CIF
 export function toTensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D; targets?: tf.Tensor2D } {
   const x = tf.tensor4d(batch.x, [batch.size, IMAGE_SIZE, IMAGE_SIZE, CHANNELS]);
   const y = tf.tensor1d(batch.y, 'int32');
-  return batch.targets ? { x, y, targets: tf.tensor2d(batch.targets, [batch.size, NUM_CLASSES]) } : { x, y };
+  return batch.targets ? { x, y, targets: tf.tensor2d(batch.targets, [batch.size, batch.targets.length / batch.size]) } : { x, y };
 }
 
 function* batchesOf(

@@ -1,30 +1,32 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { CIFAR10, DATASETS, type DatasetChoice, type DatasetSpec, classNamesForCount, datasetFiles, labelSetOf } from './datasets.js';
 
 /**
- * The CIFAR-10 binary format: files of 3,073-byte records, each a label byte (0-9) followed by
- * the red, green and blue planes of a 32x32 image, row-major. We convert the planes to NHWC once
- * at load, so that a batch is built from contiguous 3,072-byte runs.
+ * The CIFAR binary format (datasets.ts describes each dataset): files of records, each its label
+ * byte(s) followed by the red, green and blue planes of a 32x32 image, row-major. We convert the
+ * planes to NHWC once at load, so that a batch is built from contiguous 3,072-byte runs.
  */
 export const IMAGE_SIZE = 32;
 export const CHANNELS = 3;
 export const IMAGE_BYTES = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
-export const RECORD_BYTES = 1 + IMAGE_BYTES;
-export const NUM_CLASSES = 10;
-/** The class names, by label, as batches.meta.txt lists them. */
-export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+/** CIFAR-10's record: one label byte and the image. */
+export const RECORD_BYTES = CIFAR10.labelBytes + IMAGE_BYTES;
+export const NUM_CLASSES = CIFAR10.labels.fine!.names.length;
+/** CIFAR-10's class names, by label, as batches.meta.txt lists them. */
+export const CLASS_NAMES = [...CIFAR10.labels.fine!.names];
 
-/** The names of a model's classes: CIFAR-10's when it has ten, else `class i`. */
+/** The names of a model's classes when only their number is known: those of the label set of that size, else `class i`. */
 export function classNames(numClasses: number): string[] {
-  return Array.from({ length: numClasses }, (_, i) => (numClasses === CLASS_NAMES.length ? CLASS_NAMES[i] : `class ${i}`));
+  return classNamesForCount(numClasses);
 }
 
-export const DATASET_DIR = 'cifar-10-batches-bin';
-export const TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
-export const TEST_FILE = 'test_batch.bin';
-export const META_FILE = 'batches.meta.txt';
-export const DATASET_FILES = [...TRAIN_FILES, TEST_FILE, META_FILE];
+export const DATASET_DIR = CIFAR10.dir;
+export const TRAIN_FILES = [...CIFAR10.trainFiles];
+export const TEST_FILE = CIFAR10.testFile;
+export const META_FILE = CIFAR10.labels.fine!.namesFile;
+export const DATASET_FILES = datasetFiles(CIFAR10);
 
 /** `count` images as NHWC uint8 (`count`·32·32·3 bytes) with their labels. */
 export interface Split {
@@ -39,67 +41,99 @@ export interface Cifar10 {
   classes: string[];
 }
 
+/** CIFAR-10 from its unpacked directory (`cifar-10-batches-bin/`). */
 export async function loadCifar10(batchesDir: string): Promise<Cifar10> {
-  const metaPath = join(batchesDir, META_FILE);
-  const classes = parseClassNames(await readExplained(metaPath, (p) => readFile(p, 'utf8')), metaPath);
-  const trainPaths = TRAIN_FILES.map((f) => join(batchesDir, f));
-  const testPath = join(batchesDir, TEST_FILE);
-  const perFile = await checkRecordCounts([...trainPaths, testPath]);
+  return loadDataset(batchesDir, { dataset: 'cifar10', labels: 'fine' });
+}
+
+/**
+ * The dataset `choice` names (data.dataset, data.labels) from its unpacked directory: its train
+ * and test files, labelled with the chosen label byte, and the class names its names file lists.
+ */
+export async function loadDataset(dir: string, choice: DatasetChoice): Promise<Cifar10> {
+  const spec = DATASETS[choice.dataset];
+  const labels = labelSetOf(choice);
+  if (!labels) throw new UserError(`${spec.title} has no ${choice.labels} labels`);
+  const namesPath = join(dir, labels.namesFile);
+  const classes = parseClassNames(await readExplained(namesPath, spec, (p) => readFile(p, 'utf8')), namesPath, labels.names.length);
+  const format: RecordFormat = { recordBytes: spec.labelBytes + IMAGE_BYTES, labelOffset: labels.offset, classes: classes.length, title: spec.title };
+  const trainPaths = spec.trainFiles.map((f) => join(dir, f));
+  const testPath = join(dir, spec.testFile);
+  const counts = await checkRecordCounts([...trainPaths, testPath], spec, format);
   return {
-    train: await readSplit(trainPaths, perFile),
-    test: await readSplit([testPath], perFile),
+    train: await readSplit(trainPaths, counts.slice(0, -1), spec, format),
+    test: await readSplit([testPath], counts.slice(-1), spec, format),
     classes,
   };
 }
 
-/** Images per class, indexed by label. */
-export function classCounts(split: Split): number[] {
-  const counts = new Array<number>(NUM_CLASSES).fill(0);
+/** How a dataset's records are read: their size, where the chosen label is, how many classes it has. */
+interface RecordFormat {
+  recordBytes: number;
+  labelOffset: number;
+  classes: number;
+  title: string;
+}
+
+/** Images per class, indexed by label (`classes` of them: CIFAR-10's ten unless told). */
+export function classCounts(split: Split, classes = NUM_CLASSES): number[] {
+  const counts = new Array<number>(classes).fill(0);
   for (let i = 0; i < split.count; i++) counts[split.labels[i]]++;
   return counts;
 }
 
 /**
- * Checks sizes before reading anything big. Any record count is accepted (small synthetic sets
- * are valid datasets) as long as every batch file has the same one, as in the real dataset.
+ * Checks sizes before reading anything big, and returns each file's record count. Any count is
+ * accepted (small synthetic sets are valid datasets); where the real dataset's files all hold the
+ * same number (CIFAR-10's), a file that disagrees is an error, as it is most likely truncated.
  */
-async function checkRecordCounts(paths: string[]): Promise<number> {
-  const sizes = await Promise.all(paths.map((path) => readExplained(path, async (p) => (await stat(p)).size)));
+async function checkRecordCounts(paths: string[], spec: DatasetSpec, format: RecordFormat): Promise<number[]> {
+  const { recordBytes } = format;
+  const sizes = await Promise.all(paths.map((path) => readExplained(path, spec, async (p) => (await stat(p)).size)));
   paths.forEach((path, i) => {
     if (sizes[i] === 0) throw new UserError(`${path}: file is empty`);
-    if (sizes[i] % RECORD_BYTES !== 0) {
-      throw new UserError(`${path}: size ${sizes[i]} bytes is not a multiple of the ${RECORD_BYTES}-byte CIFAR-10 record (truncated file?)`);
+    if (sizes[i] % recordBytes !== 0) {
+      throw new UserError(`${path}: size ${sizes[i]} bytes is not a multiple of the ${recordBytes}-byte ${spec.title} record (truncated file?)`);
     }
   });
-  const perFile = sizes[0] / RECORD_BYTES;
-  paths.forEach((path, i) => {
-    if (sizes[i] / RECORD_BYTES !== perFile) {
-      throw new UserError(
-        `${path}: has ${sizes[i] / RECORD_BYTES} records but ${paths[0]} has ${perFile}; ` +
-          `all five data batches and ${TEST_FILE} must have the same number of records`,
-      );
-    }
-  });
-  return perFile;
+  const counts = sizes.map((size) => size / recordBytes);
+  if (spec.equalFiles) {
+    paths.forEach((path, i) => {
+      if (counts[i] !== counts[0]) {
+        throw new UserError(
+          `${path}: has ${counts[i]} records but ${paths[0]} has ${counts[0]}; ` +
+            `all ${NUMBER_WORDS[spec.trainFiles.length] ?? spec.trainFiles.length} data batches and ${spec.testFile} must have the same number of records`,
+        );
+      }
+    });
+  }
+  return counts;
 }
 
-async function readSplit(paths: string[], perFile: number): Promise<Split> {
-  const count = paths.length * perFile;
+const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six'];
+
+async function readSplit(paths: string[], counts: number[], spec: DatasetSpec, format: RecordFormat): Promise<Split> {
+  const count = counts.reduce((a, b) => a + b, 0);
   const split: Split = { images: new Uint8Array(count * IMAGE_BYTES), labels: new Uint8Array(count), count };
-  for (const [i, path] of paths.entries()) decodeRecords(await readExplained(path, (p) => readFile(p)), path, split, i * perFile);
+  let first = 0;
+  for (const [i, path] of paths.entries()) {
+    decodeRecords(await readExplained(path, spec, (p) => readFile(p)), path, split, first, format);
+    first += counts[i];
+  }
   return split;
 }
 
-/** Label bytes → labels, R/G/B planes → interleaved NHWC pixels. */
-function decodeRecords(bytes: Uint8Array, path: string, into: Split, first: number): void {
+/** The chosen label byte → labels, R/G/B planes (after all label bytes) → interleaved NHWC pixels. */
+function decodeRecords(bytes: Uint8Array, path: string, into: Split, first: number, format: RecordFormat): void {
   const { images, labels } = into;
+  const { recordBytes, labelOffset, classes } = format;
   const pixels = IMAGE_SIZE * IMAGE_SIZE;
-  for (let r = 0; r * RECORD_BYTES < bytes.length; r++) {
-    const record = r * RECORD_BYTES;
-    const label = bytes[record];
-    if (label >= NUM_CLASSES) throw new UserError(`${path}: record ${r} has label ${label}, expected 0-${NUM_CLASSES - 1}`);
+  for (let r = 0; r * recordBytes < bytes.length; r++) {
+    const record = r * recordBytes;
+    const label = bytes[record + labelOffset];
+    if (label >= classes) throw new UserError(`${path}: record ${r} has label ${label}, expected 0-${classes - 1}`);
     labels[first + r] = label;
-    const red = record + 1, green = red + pixels, blue = green + pixels;
+    const red = record + recordBytes - IMAGE_BYTES, green = red + pixels, blue = green + pixels;
     let out = (first + r) * IMAGE_BYTES;
     for (let p = 0; p < pixels; p++, out += CHANNELS) {
       images[out] = bytes[red + p];
@@ -109,20 +143,21 @@ function decodeRecords(bytes: Uint8Array, path: string, into: Split, first: numb
   }
 }
 
-function parseClassNames(text: string, path: string): string[] {
+function parseClassNames(text: string, path: string, expected: number): string[] {
   const names = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  if (names.length !== NUM_CLASSES) {
-    throw new UserError(`${path}: expected ${NUM_CLASSES} class names, one per line, found ${names.length}`);
+  if (names.length !== expected) {
+    throw new UserError(`${path}: expected ${expected} class names, one per line, found ${names.length}`);
   }
   return names;
 }
 
 /** Runs `read(path)`, turning a missing file into a UserError that says how to get the dataset. */
-async function readExplained<T>(path: string, read: (path: string) => Promise<T>): Promise<T> {
+async function readExplained<T>(path: string, spec: DatasetSpec, read: (path: string) => Promise<T>): Promise<T> {
   try {
     return await read(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    throw new UserError(`${path}: file not found (run \`vit data download\` to fetch CIFAR-10)`);
+    const command = spec.name === 'cifar10' ? 'vit data download' : `vit data download --dataset ${spec.name}`;
+    throw new UserError(`${path}: file not found (run \`${command}\` to fetch ${spec.title})`);
   }
 }

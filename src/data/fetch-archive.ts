@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { UserError } from '../errors.js';
+import { CIFAR10, type DatasetSpec } from './datasets.js';
 import { byteProgress } from './progress.js';
 
 /** Error codes (undici's and the OS's) that mean the server could not be reached or stopped answering. */
@@ -13,14 +14,14 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** Streams `url` into `file` with a progress display, hashing on the way; returns the md5 (hex). */
-export async function fetchToFile(url: string, file: string, signal: AbortSignal): Promise<string> {
+export async function fetchToFile(url: string, file: string, signal: AbortSignal, hint = offlineHint(CIFAR10)): Promise<string> {
   process.stderr.write(`downloading ${url}\n`);
   let response: Response;
   try {
     response = await fetch(url, { signal });
   } catch (err) {
     if (signal.aborted) throw err;
-    throw explainNetworkError(url, err, 'cannot reach') ?? refusedByFetch(url, err);
+    throw explainNetworkError(url, err, 'cannot reach', hint) ?? refusedByFetch(url, err, hint);
   }
   if (!response.ok || !response.body) {
     throw new UserError(`${url}: the server answered HTTP ${response.status} ${response.statusText}`.trimEnd());
@@ -41,20 +42,24 @@ export async function fetchToFile(url: string, file: string, signal: AbortSignal
       { signal },
     );
   } catch (err) {
-    throw explainNetworkError(url, err, 'lost the connection to') ?? err;
+    throw explainNetworkError(url, err, 'lost the connection to', hint) ?? err;
   } finally {
     progress.stop();
   }
   return md5.digest('hex');
 }
 
-const OFFLINE_HINT = 'Get cifar-10-binary.tar.gz another way and run: vit data download --source /path/to/cifar-10-binary.tar.gz --md5 <hex>';
+/** What to do without a network: fetch the archive elsewhere and unpack it with --source. */
+export function offlineHint(spec: DatasetSpec): string {
+  const dataset = spec === CIFAR10 ? '' : ` --dataset ${spec.name}`;
+  return `Get ${spec.archive} another way and run: vit data download${dataset} --source /path/to/${spec.archive} --md5 <hex>`;
+}
 
 /** A UserError for a server that could not be reached or stopped answering; undefined for other errors. */
-function explainNetworkError(url: string, err: unknown, what: string): UserError | undefined {
+function explainNetworkError(url: string, err: unknown, what: string, hint: string): UserError | undefined {
   const code = networkCode(err);
   if (code === undefined) return undefined;
-  return new UserError(`${what} ${new URL(url).host} (${code}). ${OFFLINE_HINT}`);
+  return new UserError(`${what} ${new URL(url).host} (${code}). ${hint}`);
 }
 
 /**
@@ -62,11 +67,11 @@ function explainNetworkError(url: string, err: unknown, what: string): UserError
  * malformed URL ("Invalid URL"), a port browsers refuse ("bad port"), an unsupported scheme.
  * None of these is our bug, and the URL is the user's, so it is one line naming it.
  */
-function refusedByFetch(url: string, err: unknown): unknown {
+function refusedByFetch(url: string, err: unknown, hint: string): unknown {
   if (!(err instanceof TypeError)) return err;
   const cause = err.cause instanceof Error ? err.cause.message : err.message;
   const why = /bad port/i.test(cause) ? 'its port is one that fetch refuses to connect to (a "bad port")' : cause;
-  return new UserError(`${url}: cannot download (${why}). ${OFFLINE_HINT}`);
+  return new UserError(`${url}: cannot download (${why}). ${hint}`);
 }
 
 /** fetch wraps the socket's error in `cause` ("fetch failed"), sometimes twice. */

@@ -19,6 +19,8 @@ export interface MixOptions {
   switchProb: number;
   /** Label smoothing of the one-hot targets before they are mixed (timm's `mixup_target`). */
   labelSmoothing: number;
+  /** Number of classes, the targets' width (default CIFAR-10's 10). */
+  classes?: number;
 }
 
 /** Rows [top, bottom) and columns [left, right) of a 32x32 image (timm's yl, yh, xl, xh). */
@@ -32,11 +34,11 @@ export interface CutBox {
 /** How one batch is mixed; λ is the weight of each image's own content and label. */
 export type Mix = { kind: 'none'; lambda: 1 } | { kind: 'mixup'; lambda: number } | { kind: 'cutmix'; lambda: number; box: CutBox };
 
-/** Mixes the images of `x` in place and returns the soft targets, [labels.length, 10]. */
+/** Mixes the images of `x` in place and returns the soft targets, [labels.length, classes]. */
 export function mixBatch(x: Float32Array, labels: Int32Array, options: MixOptions, rng: Rng): Float32Array {
   const mix = drawMix(options, rng);
   mixImages(x, labels.length, mix);
-  return mixedTargets(labels, mix.lambda, options.labelSmoothing);
+  return mixedTargets(labels, mix.lambda, options.labelSmoothing, options.classes);
 }
 
 /** timm's `_params_per_batch`, then for cutmix `cutmix_bbox_and_lam` with λ corrected to the box's area. */
@@ -89,16 +91,16 @@ export function mixImages(x: Float32Array, size: number, mix: Mix): void {
 
 /**
  * timm's `mixup_target`: λ · smooth(one_hot(label)) + (1 − λ) · smooth(one_hot(reversed label)),
- * where smooth puts ε/10 on every class and the rest on the label. Rows sum to 1.
+ * where smooth puts ε/classes on every class and the rest on the label. Rows sum to 1.
  */
-export function mixedTargets(labels: Int32Array, lambda: number, smoothing: number): Float32Array {
+export function mixedTargets(labels: Int32Array, lambda: number, smoothing: number, classes = NUM_CLASSES): Float32Array {
   const size = labels.length;
-  const off = smoothing / NUM_CLASSES;
+  const off = smoothing / classes;
   const onAbove = 1 - smoothing; // on − off
-  const targets = new Float32Array(size * NUM_CLASSES).fill(off);
+  const targets = new Float32Array(size * classes).fill(off);
   for (let i = 0; i < size; i++) {
-    targets[i * NUM_CLASSES + labels[i]] += lambda * onAbove;
-    targets[i * NUM_CLASSES + labels[size - 1 - i]] += (1 - lambda) * onAbove;
+    targets[i * classes + labels[i]] += lambda * onAbove;
+    targets[i * classes + labels[size - 1 - i]] += (1 - lambda) * onAbove;
   }
   return targets;
 }

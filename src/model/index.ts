@@ -20,9 +20,30 @@ export function modelName(cfg: ModelConfig): string {
   return familyOf(cfg).title(cfg);
 }
 
-/** NHWC images → logits; a training pass draws its dropout from `opts.seed` and reports its buffers' new values. */
+/**
+ * NHWC images → logits; a training pass draws its dropout from `opts.seed` and reports its buffers'
+ * new values. Images of another side than model.image_size are resized to it first (data.resize).
+ */
 export function modelForward(params: Params, cfg: ModelConfig, images: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D {
-  return familyOf(cfg).forward(params, cfg, images, opts);
+  const forward = (x: tf.Tensor4D) => familyOf(cfg).forward(params, cfg, x, opts);
+  if (images.shape[1] === cfg.image_size && images.shape[2] === cfg.image_size) return forward(images);
+  // The tidy frees the resized copy after the pass (a gradient tape keeps what its backward pass needs).
+  return tf.tidy(() => forward(atModelSize(cfg, images)));
+}
+
+/**
+ * `data.resize`: the (normalised) images resized to the model's input side, model.image_size (the
+ * config makes the two equal), bilinearly as torch.nn.functional.interpolate(mode="bilinear",
+ * align_corners=False) does: tfjs's half-pixel centres, the ONNX graph's Resize (src/onnx/model.ts)
+ * with coordinate_transformation_mode half_pixel. Bilinear weights sum to 1, so the resize commutes
+ * with the per-channel affine normalisation, and resizing here, once, after the augmentations
+ * (which stay at 32×32) and right before the family's forward, is resizing the pixels first.
+ * The images are data: no gradient flows into the resize.
+ */
+export function atModelSize(cfg: ModelConfig, images: tf.Tensor4D): tf.Tensor4D {
+  const side = cfg.image_size;
+  if (images.shape[1] === side && images.shape[2] === side) return images;
+  return tf.image.resizeBilinear(images, [side, side], false, true);
 }
 
 /**
@@ -86,7 +107,14 @@ export function forwardFlops(cfg: ModelConfig): number {
 
 /** Where the model looks, for `vit attention`, or null when its family has nothing of the kind. */
 export function tokenMaps(params: Params, cfg: ModelConfig, images: tf.Tensor4D): TokenMaps | null {
-  return familyOf(cfg).tokenMap?.map(params, cfg, images) ?? null;
+  const tokenMap = familyOf(cfg).tokenMap;
+  if (!tokenMap) return null;
+  const input = atModelSize(cfg, images);
+  try {
+    return tokenMap.map(params, cfg, input);
+  } finally {
+    if (input !== images) input.dispose();
+  }
 }
 
 /** What tokenMaps draws for this model, in words, or null where its family has no attention to draw. */

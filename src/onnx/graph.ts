@@ -10,8 +10,8 @@ import {
   TensorProtoSchema,
 } from 'onnx-buf';
 
-/** An attribute value: an integer, a list of integers, or a float (written `{ float: x }`, as ONNX keeps the two apart). */
-export type Attribute = number | number[] | { float: number };
+/** An attribute value: an integer, a list of integers, a float (written `{ float: x }`, as ONNX keeps the two apart), or a string. */
+export type Attribute = number | number[] | { float: number } | string;
 
 /**
  * An ONNX graph under construction: nodes in the order they are added (so each comes after the
@@ -96,5 +96,6 @@ function attribute(name: string, value: Attribute): AttributeProto {
     return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
   }
   if (Array.isArray(value)) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: value.map(BigInt) });
+  if (typeof value === 'string') return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(value) });
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: value.float });
 }

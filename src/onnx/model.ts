@@ -2,7 +2,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, TensorProto_DataType, type ValueInfoProto, ValueInfoProtoSchema } from 'onnx-buf';
 import type { SafeTensor } from '../checkpoint/safetensors.js';
 import type { DataConfig } from '../config/schema.js';
-import { CHANNELS } from '../data/cifar10.js';
+import { CHANNELS, IMAGE_SIZE } from '../data/cifar10.js';
 import { familyOf } from '../families/index.js';
 import { type ModelConfig, modelName } from '../model/index.js';
 import { VERSION } from '../version.js';
@@ -20,12 +20,13 @@ const BATCH = 'batch';
  * float32 NCHW [batch, 3, s, s], in; logits [batch, num_classes] out; the normalisation `vit eval`
  * applies is the graph's first step. `metadata` goes into the model's metadata_props.
  */
-export function onnxModel(weights: Record<string, SafeTensor>, cfg: ModelConfig, data: Pick<DataConfig, 'mean' | 'std'>, metadata: Record<string, string>): Uint8Array {
+export function onnxModel(weights: Record<string, SafeTensor>, cfg: ModelConfig, data: Pick<DataConfig, 'mean' | 'std' | 'resize'>, metadata: Record<string, string>): Uint8Array {
   const g = new GraphBuilder();
   const pixels = g.reserve(INPUT_NAME);
-  const logits = familyOf(cfg).onnx(g, normalizePixels(g, pixels, data), weights, cfg);
+  const logits = familyOf(cfg).onnx(g, resizeImages(g, normalizePixels(g, pixels, data), data.resize), weights, cfg);
   if (g.op('Identity', [logits], {}, OUTPUT_NAME) !== OUTPUT_NAME) throw new Error(`onnx export: the output name ${OUTPUT_NAME} was taken`);
-  const size = cfg.image_size;
+  // The input is the dataset's 32×32 images; data.resize happens inside the graph.
+  const size = IMAGE_SIZE;
   const graph = create(GraphProtoSchema, {
     name: modelName(cfg),
     node: g.nodes,
@@ -54,6 +55,21 @@ function normalizePixels(g: GraphBuilder, pixels: string, { mean, std }: Pick<Da
   const shift = Float32Array.from(mean, (m, c) => -m / std[c]);
   const scaled = g.op('Mul', [pixels, g.float('pixel_scale', [1, CHANNELS, 1, 1], scale)], {}, 'scaled');
   return g.op('Add', [scaled, g.float('pixel_shift', [1, CHANNELS, 1, 1], shift)], {}, 'normalized');
+}
+
+/**
+ * data.resize: the normalised NCHW images resized to side × side as vit resizes them
+ * (src/model/index.ts atModelSize: bilinear, half-pixel centres, PyTorch's align_corners=False;
+ * resizing after the normalisation is the same as before it, the weights summing to 1). The scales
+ * side / 32 are exact in float32, so ONNX's output side ⌊32 · scale⌋ is `side` and its sampling
+ * positions are PyTorch's.
+ */
+function resizeImages(g: GraphBuilder, images: string, side: number | null | undefined): string {
+  if (!side || side === IMAGE_SIZE) return images;
+  const scale = side / IMAGE_SIZE;
+  const scales = g.float('resize_scales', [4], Float32Array.from([1, 1, scale, scale]));
+  const attributes = { mode: 'linear', coordinate_transformation_mode: 'half_pixel' };
+  return g.op('Resize', [images, '', scales], attributes, 'resized');
 }
 
 /** A float32 tensor's name, shape (a string is a dimension known only at run time) and description. */

@@ -6,7 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DATASET_DIR, IMAGE_BYTES, IMAGE_SIZE, type Split, TEST_FILE, loadCifar10 } from '../data/cifar10.js';
+import { IMAGE_BYTES, IMAGE_SIZE, type Split, loadDataset } from '../data/cifar10.js';
+import { DATASETS, type DatasetChoice } from '../data/datasets.js';
 import { takeFirst } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { confusionMatrix, perClassAccuracy } from '../train/confusion.js';
@@ -15,7 +16,7 @@ import { type AnalysisResult, type ComputeReply, type ComputeRequest, MOST_WRONG
 import { type InferenceModel, attentionMaps, describeModel, imagesAsSplit, loadModel, probabilities, readImages, topK } from './model-access.js';
 
 let loaded: { key: string; model: InferenceModel } | null = null;
-let testSet: { dataDir: string; split: Split } | null = null;
+let testSet: { key: string; split: Split } | null = null;
 
 /** The checkpoint's model, kept loaded while jobs ask for the same checkpoint (and it has not been rewritten). */
 async function modelFor(checkpoint: string): Promise<InferenceModel> {
@@ -27,19 +28,23 @@ async function modelFor(checkpoint: string): Promise<InferenceModel> {
   return loaded.model;
 }
 
-async function testSplit(dataDir: string): Promise<Split> {
-  if (testSet?.dataDir === dataDir) return testSet.split;
-  const batches = join(dataDir, DATASET_DIR);
-  if (!(await stat(join(batches, TEST_FILE)).catch(() => null))) {
-    throw new UserError(`CIFAR-10 is not in ${dataDir}/ (the test set this needs): download it with npx vit data download, or give vit serve --data-dir`);
+/** The test set of the dataset a model was trained on (data.dataset, data.labels), kept while jobs ask for the same. */
+async function testSplit(dataDir: string, choice: DatasetChoice): Promise<Split> {
+  const key = `${dataDir}|${choice.dataset}|${choice.labels}`;
+  if (testSet?.key === key) return testSet.split;
+  const spec = DATASETS[choice.dataset];
+  const dir = join(dataDir, spec.dir);
+  if (!(await stat(join(dir, spec.testFile)).catch(() => null))) {
+    const command = spec.name === 'cifar10' ? 'npx vit data download' : `npx vit data download --dataset ${spec.name}`;
+    throw new UserError(`${spec.title} is not in ${dataDir}/ (the test set this needs): download it with ${command}, or give vit serve --data-dir`);
   }
-  testSet = { dataDir, split: (await loadCifar10(batches)).test };
+  testSet = { key, split: (await loadDataset(dir, choice)).test };
   return testSet.split;
 }
 
 async function analyze(job: Extract<ComputeRequest, { kind: 'analyze' }>, progress: (done: number, total: number) => void): Promise<AnalysisResult> {
   const model = await modelFor(job.checkpoint);
-  const all = await testSplit(job.dataDir);
+  const all = await testSplit(job.dataDir, model.dataset);
   const split = job.limitTest === null ? all : takeFirst(all, job.limitTest);
   const probs: number[][] = [];
   progress(0, split.count);

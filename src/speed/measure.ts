@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { computeSetup } from '../backend/index.js';
 import type { Config } from '../config/schema.js';
-import { countParams, forwardFlops, initParams, modelForward, type Params } from '../model/index.js';
+import { IMAGE_SIZE } from '../data/cifar10.js';
+import { countParams, forwardFlops, initParams, modelForward, modelName, type Params } from '../model/index.js';
 import { Optimizer } from '../train/optimizer.js';
 import { sgemmPeak } from './peak.js';
 import { trainStep } from '../train/train-step.js';
@@ -24,6 +25,8 @@ export interface BenchResult {
   threads: number;
   batch: number;
   steps: number;
+  /** What people call the model ("ViT", "ResNet-18", …). */
+  model: string;
   params: number;
   /** Forward FLOPs per image (2 · multiply-accumulates of the products), as the GFLOP/s count them. */
   flops_per_image: number;
@@ -54,7 +57,8 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
   const model = cfg.model;
   const params = initParams(model, cfg.seed);
   const optimizer = Optimizer.forModel(params, cfg);
-  const batch = randomBatch(opts.batch, model.image_size, model.num_classes);
+  // At the data's side: with data.resize, the 32×32 images are resized in the forward pass, timed too.
+  const batch = randomBatch(opts.batch, cfg.data.resize ? IMAGE_SIZE : model.image_size, model.num_classes);
   try {
     const step = (i: number) =>
       trainStep(params, model, optimizer, batch, { lr: cfg.optimizer.lr, labelSmoothing: cfg.train.label_smoothing, seed: i + 1 });
@@ -81,6 +85,7 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
       threads,
       batch: opts.batch,
       steps: opts.steps,
+      model: modelName(model),
       params: countParams(model),
       flops_per_image: flopsPerImage,
       train_ms_per_step: trainMs,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
+import { IMAGE_SIZE } from '../data/cifar10.js';
 import { initParams } from '../model/index.js';
 import { Optimizer } from '../train/optimizer.js';
 import { trainStep } from '../train/train-step.js';
@@ -19,8 +20,10 @@ export interface KernelShare {
 export async function profileStep(cfg: Config, batchSize: number): Promise<{ stepMs: number; kernels: KernelShare[] }> {
   const params = initParams(cfg.model, cfg.seed);
   const optimizer = Optimizer.forModel(params, cfg);
+  // At the data's side: with data.resize, the 32×32 images are resized in the forward pass, as in training.
+  const side = cfg.data.resize ? IMAGE_SIZE : cfg.model.image_size;
   const batch = tf.tidy(() => ({
-    x: tf.randomNormal([batchSize, cfg.model.image_size, cfg.model.image_size, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
+    x: tf.randomNormal([batchSize, side, side, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
     y: tf.randomUniform([batchSize], 0, cfg.model.num_classes, 'int32', 2) as tf.Tensor1D,
   }));
   const step = () => trainStep(params, cfg.model, optimizer, batch, { lr: cfg.optimizer.lr, labelSmoothing: 0, seed: 1 });

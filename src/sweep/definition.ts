@@ -167,3 +167,10 @@ export async function readSweep(dir: string): Promise<Sweep> {
   if (file.vit_sweep !== 1 || !Array.isArray(file.trials)) throw new UserError(`${layout.sweepFile}: not a sweep file written by vit sweep create`);
   return { layout, file };
 }
+
+/** The datasets a sweep's trials train on: the base config's data.dataset and any a grid or random axis sets. */
+export function trialDatasets(sweep: Sweep): string[] {
+  const base = (sweep.file.definition.base.data as { dataset?: unknown } | undefined)?.dataset;
+  const named = [base ?? 'cifar10', ...sweep.file.trials.map((t) => t.setting['data.dataset'])];
+  return [...new Set(named.filter((n): n is string => typeof n === 'string'))];
+}

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { availableParallelism } from 'node:os';
-import { ensureDataset } from '../data/download.js';
-import { type Sweep, type TrialSpec, settingLabel } from './definition.js';
+import { ensureDatasets } from '../data/download.js';
+import { type Sweep, type TrialSpec, settingLabel, trialDatasets } from './definition.js';
 import { type TrialEnd, type TrialRun, resumedAt, startTrial } from './trial.js';
 import { sweepProgress } from './progress.js';
 import { ACTIVE_STATES } from './slurm-queue.js';
@@ -44,7 +44,7 @@ export async function runLocally(sweep: Sweep, opts: LocalRunOptions): Promise<L
     console.log(`${head}${busy}: nothing to run`);
     return summary;
   }
-  await ensureDataset(opts.dataDir); // once, here: not a download per trial
+  await ensureDatasets(opts.dataDir, trialDatasets(sweep)); // once, here: not a download per trial
 
   const cores = availableParallelism();
   const parallel = Math.min(opts.parallel, queue.length);

@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureDataset } from '../data/download.js';
+import { ensureDatasets } from '../data/download.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { makeDir } from '../util/make-dir.js';
-import type { Sweep } from './definition.js';
+import { type Sweep, trialDatasets } from './definition.js';
 import { vitCommand } from './self-command.js';
 import { sweepProgress } from './progress.js';
 import { type SlurmRecord, readSlurmRecord } from './slurm-record.js';
@@ -47,7 +47,7 @@ export async function submitToSlurm(sweep: Sweep, flags: SlurmFlags): Promise<vo
     console.log(`${head}: nothing to submit`);
     return;
   }
-  await ensureDataset(options.dataDir); // here, once: not a download in every task
+  await ensureDatasets(options.dataDir, trialDatasets(sweep)); // here, once: not a download in every task
 
   const script = batchScript(
     {
