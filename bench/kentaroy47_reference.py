@@ -222,6 +222,32 @@ def build(family, args):
         return ConvMixer(args['dim'], args['depth'], kernel_size=args['kernel_size'], patch_size=args['patch_size'], n_classes=args['num_classes'])
     if family == 'resnet':
         return ResNet(BasicBlock, args['num_blocks'], num_classes=args['num_classes'])
+    if family == 'simplevit':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from reference_simplevit import SimpleViT
+        return SimpleViT(image_size=args['image_size'], patch_size=args['patch_size'], num_classes=args['num_classes'], dim=args['dim'], depth=args['depth'],
+                         heads=args['heads'], mlp_dim=args['mlp_dim'], dim_head=args['dim_head'])
+    if family == 'mlpmixer':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from reference_mlpmixer import MLPMixer
+        return MLPMixer(image_size=args['image_size'], channels=3, patch_size=args['patch_size'], dim=args['dim'], depth=args['depth'], num_classes=args['num_classes'],
+                        expansion_factor=args['expansion_factor'], expansion_factor_token=args['expansion_factor_token'], dropout=args['dropout'])
+    if family == 'vit_small':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from reference_vit_small import build as build_vit_small
+        return build_vit_small(args)
+    if family == 'cait':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from reference_cait import from_config
+        return from_config(args)
+    if family == 'swin':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from reference_swin import from_vit_config
+        return from_vit_config(args)
+    if family == 'mobilevit':
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from reference_mobilevit import build as build_mobilevit
+        return build_mobilevit(args)
     raise ValueError(family)
 
 
@@ -232,6 +258,16 @@ def build(family, args):
 CASES = {
     'convmixer': {'name': 'convmixer', 'dim': 16, 'depth': 2, 'kernel_size': 4, 'patch_size': 2, 'num_classes': 10},
     'resnet': {'name': 'resnet', 'num_blocks': [1, 1, 1, 1], 'num_classes': 10},
+    'vit_small': {'name': 'vit_small', 'image_size': 32, 'patch_size': 8, 'dim': 16, 'depth': 2, 'heads': 2, 'dim_head': 8, 'mlp_dim': 32, 'pool': 'cls', 'dropout': 0, 'emb_dropout': 0, 'num_classes': 10},
+    'mlpmixer': {'name': 'mlpmixer', 'image_size': 32, 'patch_size': 8, 'dim': 16, 'depth': 2, 'num_classes': 10, 'expansion_factor': 2, 'expansion_factor_token': 0.5, 'dropout': 0},
+    'simplevit': {'name': 'simplevit', 'image_size': 32, 'dim': 16, 'depth': 2, 'heads': 2, 'dim_head': 8, 'mlp_dim': 32, 'patch_size': 8, 'num_classes': 10},
+    'cait': {'name': 'cait', 'image_size': 32, 'patch_size': 8, 'dim': 16, 'depth': 2, 'cls_depth': 2, 'heads': 3, 'dim_head': 8, 'mlp_dim': 32, 'dropout': 0,
+             'emb_dropout': 0, 'layer_dropout': 0, 'num_classes': 10},
+    'swin': {'name': 'swin', 'image_size': 32, 'hidden_dim': 8, 'layers': [2, 2, 2, 2], 'heads': [1, 2, 2, 2], 'head_dim': 4, 'window_size': 4,
+             'downscaling_factors': [2, 2, 2, 1], 'relative_pos_embedding': True, 'num_classes': 10},
+    # At 64: the images resized (vit's data.resize); expansion 1: MV2 blocks without the expanding conv.
+    'mobilevit': {'name': 'mobilevit', 'image_size': 64, 'dims': [8, 12, 16], 'channels': [4, 4, 8, 8, 8, 8, 12, 12, 16, 16, 24], 'num_classes': 10,
+                  'expansion': 1, 'kernel_size': 3, 'patch_size': 2},
 }
 
 
@@ -247,9 +283,15 @@ def randomise_batch_norms(model, generator):
                 m.num_batches_tracked.fill_(7)
 
 
-def normalise(images_nhwc_uint8):
+def normalise(images_nhwc_uint8, args=None):
     x = torch.tensor(images_nhwc_uint8, dtype=torch.float32).permute(0, 3, 1, 2) / 255
-    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    return resized((x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1), args or {})
+
+
+def resized(x, args):
+    """vit's data.resize: the normalised images bilinearly at the model's image_size where it is not their 32."""
+    side = args.get('image_size', 32)
+    return x if side == 32 else F.interpolate(x, size=(side, side), mode='bilinear', align_corners=False)
 
 
 def save_on_cuda(obj, path):
@@ -289,7 +331,7 @@ def fixture(out_dir, images_path, count):
         randomise_batch_norms(model, generator)
         model.eval()
         with torch.no_grad():
-            logits = model(normalise(images))
+            logits = model(normalise(images, args))
         state = model.state_dict()
         torch.save(state, out / f'{name}.pth')
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -307,7 +349,7 @@ def fixture(out_dir, images_path, count):
         torch.save(trained.state_dict(), out / f'{name}-init.pth')
         trained.train()
         sgd = torch.optim.SGD(trained.parameters(), lr=0.01, momentum=0.9)
-        x = normalise(images[:8])
+        x = normalise(images[:8], args)
         y = torch.arange(8) % 10
         losses, buffers = [], []
         for _ in range(3):
@@ -350,7 +392,7 @@ def roundtrip(model_json, weights, out, images_path, count, mean, std):
     model.eval()
     images = torch.frombuffer(bytearray(Path(images_path).read_bytes()), dtype=torch.uint8).view(count, 32, 32, 3).numpy()
     x = torch.tensor(images, dtype=torch.float32).permute(0, 3, 1, 2) / 255
-    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    x = resized((x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1), args)
     with torch.no_grad():
         logits = model(x)
     torch.save(model.state_dict(), out)

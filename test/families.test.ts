@@ -35,6 +35,13 @@ const CASES: Record<string, Record<string, unknown>> = {
   cct: { name: 'cct', dim: 16, depth: 1, heads: 2, mlp_ratio: 2, conv_layers: 2, conv_channels: 64, positional_embedding: 'sine' },
   convmixer: { name: 'convmixer', dim: 16, depth: 2, kernel_size: 6, patch_size: 4 },
   resnet: { name: 'resnet', num_blocks: [1, 1, 1, 1] },
+  swin: { name: 'swin', hidden_dim: 4, layers: [2, 2, 2, 2], heads: [1, 1, 2, 2], head_dim: 4, window_size: 2, downscaling_factors: [4, 2, 1, 1], relative_pos_embedding: false },
+  mlpmixer: { name: 'mlpmixer', dim: 16, depth: 2, patch_size: 8, expansion_factor: 2, expansion_factor_token: 0.5 },
+  simplevit: { name: 'simplevit', dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
+  vit_small: { name: 'vit_small', dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 4 },
+  cait: { name: 'cait', dim: 16, depth: 2, cls_depth: 2, heads: 3, dim_head: 8, mlp_dim: 32, patch_size: 8 },
+  // At 64: the 32×32 images resized (data.resize), so every comparison below includes the resize.
+  mobilevit: { name: 'mobilevit', image_size: 64, dims: [8, 12, 16], channels: [4, 4, 8, 8, 8, 8, 12, 12, 16, 16, 24], expansion: 2, patch_size: 2 },
 };
 /** kentaroy47's normalisation, not the default: the graph and the import must carry it. */
 const DATA = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
@@ -68,7 +75,7 @@ test("a key of another family, or a family that does not exist, is one line nami
   };
   assert.equal(message({ name: 'resnet', dim: 64 }), "c.json: unknown key model.dim (not a key of model.name 'resnet': docs/families.md lists each family's keys)");
   assert.equal(message({ name: 'convmixer', num_blocks: [2, 2, 2, 2] }), "c.json: unknown key model.num_blocks (not a key of model.name 'convmixer': docs/families.md lists each family's keys)");
-  assert.equal(message({ name: 'swin' }), `c.json: model.name: expected one of ${FAMILIES.map((f) => `'${f.name}'`).join(', ')}, got "swin"`);
+  assert.equal(message({ name: 'nosuchnet' }), `c.json: model.name: expected one of ${FAMILIES.map((f) => `'${f.name}'`).join(', ')}, got "nosuchnet"`);
   assert.ok(existsSync(join(import.meta.dirname, '..', 'docs', 'families.md')), 'the page the message names exists');
 });
 
@@ -86,7 +93,7 @@ test("docs/families.md has a section per family that names every one of its mode
 
 /** A checkpoint of `family`'s case with weights far from the init (so a wrong layout shows) and BatchNorm statistics that matter. */
 async function checkpointOf(family: string): Promise<{ config: Config; path: string }> {
-  const config = ConfigSchema.parse({ data: DATA, model: CASES[family] });
+  const config = ConfigSchema.parse({ data: { ...DATA, resize: CASES[family].image_size }, model: CASES[family] });
   const params = initParams(config.model, 5);
   const rng = new Rng(13);
   const weights = Object.fromEntries(
@@ -125,7 +132,7 @@ const torchMissing = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { enc
 
 for (const family of Object.keys(CASES)) {
   test(`${family}: the closed-form parameter count is the shapes'`, () => {
-    const cfg = ConfigSchema.parse({ model: CASES[family] }).model;
+    const cfg = ConfigSchema.parse({ data: { resize: CASES[family].image_size }, model: CASES[family] }).model;
     const fromShapes = Object.values(paramShapes(cfg)).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
     assert.equal(countParams(cfg), fromShapes);
   });

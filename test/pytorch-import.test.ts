@@ -65,7 +65,8 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 function configFor(family: string, extra: Record<string, unknown> = {}): Config {
-  return ConfigSchema.parse({ data: KENTAROY47_DATA, model: expected[family].model, ...extra });
+  // A model at another side than the images' 32 has them resized (data.resize), as the fixture does.
+  return ConfigSchema.parse({ data: { ...KENTAROY47_DATA, resize: expected[family].model.image_size }, model: expected[family].model, ...extra });
 }
 
 /** The logits `vit eval` computes for the fixture's images from a checkpoint directory. */
@@ -85,7 +86,7 @@ function relativeError(actual: number[][], reference: number[][]): number {
   return Math.max(...actual.flat().map((v, i) => Math.abs(v - reference.flat()[i]))) / scale;
 }
 
-for (const family of ['convmixer', 'resnet']) {
+for (const family of ['convmixer', 'resnet', 'simplevit', 'mlpmixer', 'vit_small', 'cait', 'swin', 'mobilevit']) {
   test(`${family}: a state_dict saved by torch.save imports and gives PyTorch's logits on CIFAR-10 test images (eval mode, BatchNorm statistics random)`, async (t) => {
     if (noTorch) return t.skip(noTorch);
     const out = join(dir, `${family}-plain`);

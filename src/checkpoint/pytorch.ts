@@ -10,7 +10,8 @@ import { inversePermutation, permuted } from './layout.js';
  * the family (`family.pytorch`), the layouts from the tensors' ranks — conv weights are ours
  * [kh, kw, in, out] and PyTorch's [out, in, kh, kw] (a depthwise conv, ours [k, k, 1, C], is
  * PyTorch's [C, 1, k, k]), Linear weights ours [in, out] and PyTorch's [out, in]; everything else
- * is stored alike. BatchNorm's batch count is int64 in PyTorch, float32 here.
+ * is stored alike, unless the family's `pytorch.permutation` says otherwise (MLP-Mixer's Conv1d
+ * kernels). BatchNorm's batch count is int64 in PyTorch, float32 here.
  */
 export const CONV_TO_PYTORCH = [3, 2, 0, 1];
 export const LINEAR_TO_PYTORCH = [1, 0];
@@ -27,7 +28,7 @@ export function toPytorchStateDict(weights: Record<string, SafeTensor>, cfg: Mod
   const stateDict: Record<string, SafeTensor> = { ...pytorch.constants?.(cfg) };
   for (const name of Object.keys(stateShapes(cfg))) {
     const tensor = weights[name] as SafeTensor & { dtype: 'F32' };
-    const perm = pytorchPermutation(tensor.shape.length);
+    const perm = pytorch.permutation?.(name) ?? pytorchPermutation(tensor.shape.length);
     const torchName = pytorch.name(name, cfg);
     if (isBatchCount(name)) stateDict[torchName] = { dtype: 'I64', shape: tensor.shape, data: BigInt64Array.from(tensor.data, (v) => BigInt(Math.round(v))) };
     else stateDict[torchName] = perm ? permuted(tensor, perm) : tensor;
@@ -49,7 +50,7 @@ export function fromPytorchStateDict(stateDict: Record<string, SafeTensor>, cfg:
   const { pytorch } = familyOf(cfg);
   const expected = new Map<string, { ours: string; shape: number[]; perm: number[] | null }>();
   for (const [ours, shape] of Object.entries(stateShapes(cfg))) {
-    const perm = pytorchPermutation(shape.length);
+    const perm = pytorch.permutation?.(ours) ?? pytorchPermutation(shape.length);
     expected.set(pytorch.name(ours, cfg), { ours, shape, perm: perm && inversePermutation(perm) });
   }
   for (const [name, tensor] of Object.entries(pytorch.constants?.(cfg) ?? {})) expected.set(name, { ours: '', shape: tensor.shape, perm: null });

@@ -92,6 +92,12 @@ export interface PytorchModule<C> {
   readonly module: string;
   /** The state_dict key of our tensor `ours`. */
   name(ours: string, cfg: C): string;
+  /**
+   * PyTorch's layout of our tensor `ours` where its rank does not say it (src/checkpoint/pytorch.ts
+   * goes by rank: Linear, conv): a Conv1d kernel, ours [k, in, out], is PyTorch's [out, in, k],
+   * the permutation [2, 1, 0]. Undefined: by rank.
+   */
+  permutation?(ours: string): number[] | undefined;
   /** Tensors the state_dict holds that vit rebuilds from the config instead (the CCT's sine table). */
   constants?(cfg: C): Record<string, SafeTensor>;
   /** The constructor call that builds this model in PyTorch, written into exported files' metadata. */

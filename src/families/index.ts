@@ -1,8 +1,14 @@
+import { cait } from './cait/index.js';
 import { cct } from './cct/index.js';
 import { convmixer } from './convmixer/index.js';
 import type { Family } from './family.js';
+import { mlpmixer } from './mlpmixer/index.js';
+import { mobilevit } from './mobilevit/index.js';
 import { resnet } from './resnet/index.js';
+import { simplevit } from './simplevit/index.js';
+import { swin } from './swin/index.js';
 import { vit } from './vit/index.js';
+import { vitSmall } from './vit_small/index.js';
 
 /**
  * Every model family vit trains, by `model.name`. A family is one folder exporting one Family
@@ -10,7 +16,7 @@ import { vit } from './vit/index.js';
  * the union of these families' schemas (src/config/schema.ts), and src/model/index.ts dispatches
  * on `model.name` through this list.
  */
-export const FAMILIES = [vit, cct, convmixer, resnet] as const;
+export const FAMILIES = [vit, cct, convmixer, resnet, simplevit, vitSmall, mlpmixer, cait, swin, mobilevit] as const;
 
 /** A family's resolved model config, by the family. */
 export type FamilyConfig<F> = F extends Family<infer C> ? C : never;

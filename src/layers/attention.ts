@@ -13,6 +13,8 @@ export interface AttentionSettings {
   attn_dropout: number;
   /** Dropout on the output projection. */
   dropout: number;
+  /** false: the output projection has no bias (SimpleViT's `to_out`); absent: it has one. */
+  outBias?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export function selfAttention(
   // The fused kernel keeps its probabilities to itself: capturing them takes the tfjs path.
   if (!capture && cfg.attn_dropout === 0 && hasKernel(ATTENTION)) {
     const out = fusedSelfAttention(linear(x, w('attn.qkv.weight')), h, cfg.dim_head ** -0.5);
-    return dropout(linear(out, w('attn.out.weight'), w('attn.out.bias')), cfg.dropout);
+    return dropout(linear(out, w('attn.out.weight'), cfg.outBias === false ? undefined : w('attn.out.bias')), cfg.dropout);
   }
   // The fused projection's output splits into q | k | v; splitting its weight's columns instead,
   // x·[Wq Wk Wv] = [x·Wq x·Wk x·Wv], is the same and avoids wasm's slow split of a large tensor.
@@ -48,7 +50,7 @@ export function selfAttention(
   if (capture) capture.push(tf.keep(probabilities));
   const attn = dropout(probabilities, cfg.attn_dropout);
   const out = rearrange(tf.matMul(attn, values), 'b h n d -> b n (h d)');
-  return dropout(linear(out, w('attn.out.weight'), w('attn.out.bias')), cfg.dropout);
+  return dropout(linear(out, w('attn.out.weight'), cfg.outBias === false ? undefined : w('attn.out.bias')), cfg.dropout);
 }
 
 /**

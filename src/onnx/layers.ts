@@ -40,10 +40,10 @@ export function gelu(g: GraphBuilder, x: string, name = 'gelu'): string {
 
 /**
  * Multi-head self-attention on x [b, tokens, dim] with the weights `${prefix}.qkv` (no bias) and
- * `${prefix}.out`: softmax(q·kᵀ / √dim_head) · v per head, heads concatenated, projected. The qkv
+ * `${prefix}.out` (its bias unless `outBias` is false): softmax(q·kᵀ / √dim_head) · v per head, heads concatenated, projected. The qkv
  * product splits into q | k | v, each heads·dim_head wide, head-major within.
  */
-export function attention(g: GraphBuilder, x: string, p: Param, prefix: string, cfg: { heads: number; dim_head: number }, tokens: number): string {
+export function attention(g: GraphBuilder, x: string, p: Param, prefix: string, cfg: { heads: number; dim_head: number; outBias?: boolean }, tokens: number): string {
   const { heads, dim_head: dimHead } = cfg;
   const [q, k, v] = g.ops('Split', [linear(g, x, p(`${prefix}.qkv.weight`), undefined, `${prefix}.qkv`)], 3, { axis: -1 }, `${prefix}.qkv.split`);
   // 'b n (h d) -> b h n d' (or 'b h d n' for the keys, transposed for the product).
@@ -56,7 +56,7 @@ export function attention(g: GraphBuilder, x: string, p: Param, prefix: string, 
   const probabilities = g.op('Softmax', [g.op('MatMul', [queries, keysT])], { axis: -1 }, `${prefix}.probabilities`);
   const perToken = g.op('Transpose', [g.op('MatMul', [probabilities, values])], { perm: [0, 2, 1, 3] });
   const concatenated = g.op('Reshape', [perToken, g.int64([-1, tokens, heads * dimHead])], {}, `${prefix}.heads`);
-  return linear(g, concatenated, p(`${prefix}.out.weight`), p(`${prefix}.out.bias`), `${prefix}.out`);
+  return linear(g, concatenated, p(`${prefix}.out.weight`), cfg.outBias === false ? undefined : p(`${prefix}.out.bias`), `${prefix}.out`);
 }
 
 /** The MLP on every token: Linear → GELU → Linear (`${prefix}.fc1`, `${prefix}.fc2`). */
