@@ -14,7 +14,7 @@ import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
 import { UserError } from '../src/errors.js';
 import { initParams } from '../src/model/index.js';
 import { budgetPlanLine } from '../src/cli/train-reporter.js';
-import { type BudgetPlan, plannedEpochs, replan } from '../src/train/budget.js';
+import { type BudgetPlan, planSteps, plannedEpochs, replan } from '../src/train/budget.js';
 import { Ema } from '../src/train/ema.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { readMetrics } from '../src/train/metrics-csv.js';
@@ -117,9 +117,46 @@ describe('train.fit_to_budget', () => {
     assert.ok(rows[7].elapsed_minutes < 5, 'within the budget');
   });
 
+  test('planSteps: when one epoch and its evaluation do not fit the budget, the run is the steps that do', () => {
+    const opts = { step: 2, epochSeconds: 18, elapsedSeconds: 18, budgetSeconds: 60, stepsPerEpoch: 12, batchSize: 8, evalImages: 40 };
+    // 9.36 s a step with headroom: the epoch 112 s, its evaluation 40 images at a third of 9.36/8 s each, 15.6 s.
+    const plan = planSteps(opts)!;
+    assert.deepEqual({ ...plan, epoch_seconds: Math.round(plan.epoch_seconds * 100) / 100 }, { after_epoch: 0, epoch_seconds: 112.32, epochs: 1, reason: 'steps', steps: 4 });
+    assert.equal(planSteps({ ...opts, budgetSeconds: 130 }), null, 'an epoch and its evaluation fit: plan after the epoch as usual');
+    assert.equal(planSteps({ ...opts, budgetSeconds: 10 })!.steps, 2, 'no time left: the steps done');
+    assert.equal(planSteps({ ...opts, budgetSeconds: 127 })!.steps, 11, 'at most one step short of the epoch');
+  });
+
+  test('a run whose first epoch does not fit trains the planned steps of it, with the schedule over them, and resumes exactly', async () => {
+    // 12 steps of 9 s per epoch against a 1-minute budget: planned after 2 steps (5% of the budget spent) to 4.
+    const config = tinyConfig({ epochs: 50, batch_size: 8, max_minutes: 1, fit_to_budget: true }, { schedule: { warmup_epochs: 0.25, min_lr: 1e-4 } });
+    const plans: BudgetPlan[] = [];
+    const clock = stepClock(9);
+    const straight = await run(config, { now: clock.now, events: { ...clock.events, epoch: (_row, info) => void (info.plan && plans.push(info.plan)) } });
+    assert.equal(straight.result.reason, 'completed');
+    assert.match(straight.result.message, /completed the 4 steps the time budget planned \(of the first epoch's 12\)/);
+    assert.deepEqual(plans.map(({ reason, steps, epochs }) => ({ reason, steps, epochs })), [{ reason: 'steps', steps: 4, epochs: 1 }]);
+    assert.equal(straight.rows.length, 1);
+    const schedule = createSchedule(config.schedule, config.optimizer.lr, 4, 1);
+    assert.ok(Math.abs(straight.rows[0].lr / schedule.lrAt(3) - 1) < 1e-6, `the row has the last step of a 4-step schedule: ${straight.rows[0].lr}`);
+    const state = (await loadCheckpoint(join(straight.runDir, 'last'))).state;
+    assert.deepEqual([state.global_step, state.planned_epochs, state.plans?.[0].steps], [4, 1, 4]);
+
+    const controller = new AbortController();
+    const interrupted = stepClock(9);
+    let steps = 0;
+    const first = await run(config, { now: interrupted.now, signal: controller.signal, events: { step: () => (interrupted.events.step(), ++steps === 3 && controller.abort()) } });
+    assert.equal(first.result.reason, 'interrupted');
+    const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), ...stepClock(9) });
+    assert.equal(resumed.result.reason, 'completed');
+    const replayable = (rows: typeof straight.rows) => rows.map(({ epoch, lr, train_loss, val_loss, val_acc }) => ({ epoch, lr, train_loss, val_loss, val_acc }));
+    assert.deepEqual(replayable(resumed.rows), replayable(straight.rows));
+  });
+
   test('each plan is one line of the output', () => {
     assert.equal(budgetPlanLine({ after_epoch: 1, epoch_seconds: 90, epochs: 3, reason: 'first' }), 'time budget: the first epoch took 1:30, so this run trains 3 epochs and its schedule ends with them');
     assert.equal(budgetPlanLine({ after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' }), 'time budget: the second epoch took 0:27, so this run now trains 8 epochs (re-planned; the schedule ends with them)');
+    assert.equal(budgetPlanLine({ after_epoch: 0, epoch_seconds: 1880, epochs: 1, reason: 'steps', steps: 412 }), 'time budget: one epoch would take 31:20, more than the budget, so this run trains 412 steps of its first epoch and its schedule ends with them');
     assert.equal(budgetPlanLine({ after_epoch: 6, epoch_seconds: 31, epochs: 7, reason: 'drift' }), 'time budget: epoch 6 took 0:31, so this run now trains 7 epochs (re-planned; the schedule ends with them)');
   });
 

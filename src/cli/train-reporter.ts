@@ -79,6 +79,9 @@ export function trainReporter(): TrainEvents & { stop(): void } {
 /** One line per fit_to_budget plan: what was measured and how long the run now is. */
 export function budgetPlanLine(plan: BudgetPlan): string {
   const epochs = `${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'}`;
+  if (plan.reason === 'steps') {
+    return `time budget: one epoch would take ${duration(plan.epoch_seconds)}, more than the budget, so this run trains ${plan.steps} steps of its first epoch and its schedule ends with them`;
+  }
   if (plan.reason === 'first') return `time budget: the first epoch took ${duration(plan.epoch_seconds)}, so this run trains ${epochs} and its schedule ends with them`;
   const what = plan.reason === 'second' ? 'the second epoch' : `epoch ${plan.after_epoch}`;
   return `time budget: ${what} took ${duration(plan.epoch_seconds)}, so this run now trains ${epochs} (re-planned; the schedule ends with them)`;

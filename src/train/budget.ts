@@ -20,13 +20,48 @@ const HEADROOM = 0.04;
 /** How far (relative) an epoch's time may move from the plan's before the run plans again. */
 export const DRIFT = 0.1;
 
-/** One plan: made after epoch `after_epoch`, assuming `epoch_seconds` per epoch from then on. */
+/**
+ * One plan: made after epoch `after_epoch`, assuming `epoch_seconds` per epoch from then on; or,
+ * when not even one epoch fits the budget ('steps'), made during the first epoch (`after_epoch`
+ * 0): the run is its first `steps` steps, and `epoch_seconds` is what a whole epoch would take.
+ */
 export interface BudgetPlan {
   after_epoch: number;
   epoch_seconds: number;
   epochs: number;
-  /** 'first': after the first epoch; 'second': after the second; 'drift': an epoch's time moved by more than DRIFT. */
-  reason: 'first' | 'second' | 'drift';
+  /** 'first': after the first epoch; 'second': after the second; 'drift': an epoch's time moved by more than DRIFT; 'steps': one epoch does not fit. */
+  reason: 'first' | 'second' | 'drift' | 'steps';
+  steps?: number;
+}
+
+/**
+ * The share of the budget the first epoch trains before checking that a whole epoch fits in it.
+ * A model whose epoch takes longer than the budget (a GPU-sized model on a CPU) would otherwise be
+ * cut off part way through its schedule, at a learning rate far from annealed.
+ */
+export const PROBE = 0.05;
+
+/**
+ * During the first epoch, after `step` steps in `epochSeconds`: when the epoch and its evaluation
+ * (estimated at a third of a training step per image and view: a forward pass) do not fit the
+ * budget, the plan of a run of as many steps as do; else null.
+ */
+export function planSteps(opts: {
+  step: number;
+  epochSeconds: number;
+  elapsedSeconds: number;
+  budgetSeconds: number;
+  stepsPerEpoch: number;
+  batchSize: number;
+  evalImages: number;
+}): BudgetPlan | null {
+  const { step, epochSeconds, elapsedSeconds, budgetSeconds, stepsPerEpoch, batchSize, evalImages } = opts;
+  const perStep = (epochSeconds / step) * (1 + HEADROOM);
+  const evalSeconds = (perStep / batchSize / 3) * evalImages;
+  const wholeEpoch = perStep * stepsPerEpoch;
+  if (elapsedSeconds - epochSeconds + wholeEpoch + evalSeconds <= budgetSeconds) return null;
+  const steps = step + Math.max(0, Math.floor((budgetSeconds - elapsedSeconds - evalSeconds) / perStep));
+  return { after_epoch: 0, epoch_seconds: wholeEpoch, epochs: 1, reason: 'steps', steps: Math.max(step, Math.min(steps, stepsPerEpoch - 1)) };
 }
 
 export function plannedEpochs(opts: { budgetSeconds: number; firstEpochSeconds: number; maxEpochs: number; minEpochs: number }): number {

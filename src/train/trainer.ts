@@ -14,7 +14,7 @@ import { normalizationOf } from '../data/normalize.js';
 import { type Params, bufferShapes, initFromData, initParams } from '../model/index.js';
 import { explainSystemError } from '../system-error.js';
 import { VERSION } from '../version.js';
-import { type BudgetPlan, replan } from './budget.js';
+import { type BudgetPlan, PROBE, planSteps, replan } from './budget.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Ema } from './ema.js';
 import { Lookahead } from './lookahead.js';
@@ -109,7 +109,7 @@ class TrainingRun {
     this.stopper = new EarlyStopping(cfg.early_stopping);
     // Checkpoints written before planned_epochs existed have none: their runs were not planned.
     this.state = { ...FRESH_STATE, ...opts.resume?.state };
-    this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
+    this.schedule = this.makeSchedule();
     if (opts.resume) this.restore(opts.resume);
     this.lastSaved = opts.resume ? { epoch: this.state.epoch, step_in_epoch: this.state.step_in_epoch } : null;
     this.now = opts.now ?? (() => performance.now());
@@ -119,6 +119,23 @@ class TrainingRun {
   /** The run's length: train.epochs, or what fit_to_budget planned after the first epoch. */
   private epochs(): number {
     return this.state.planned_epochs ?? this.cfg.train.epochs;
+  }
+
+  /** The steps of a run that fit_to_budget planned shorter than one epoch (budget.ts planSteps), else null. */
+  private plannedSteps(): number | null {
+    return this.state.plans?.at(-1)?.steps ?? null;
+  }
+
+  /** The run's length in steps, which the schedule spans. */
+  private totalSteps(): number {
+    return this.plannedSteps() ?? this.epochs() * this.stepsPerEpoch;
+  }
+
+  /** The LR schedule over the run's length; a run shorter than one epoch is its own epoch (for the warmup too). */
+  private makeSchedule() {
+    const { cfg } = this;
+    const steps = this.plannedSteps();
+    return steps === null ? createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs()) : createSchedule(cfg.schedule, cfg.optimizer.lr, steps, 1);
   }
 
   async execute(): Promise<TrainResult> {
@@ -164,7 +181,7 @@ class TrainingRun {
         elapsed_minutes: this.elapsedSeconds() / 60,
       };
       this.schedule.onEpochEnd(metrics);
-      const plan = cfg.train.fit_to_budget ? this.planAfter(epoch, row.epoch_seconds) : null;
+      const plan = trained.plan ?? (cfg.train.fit_to_budget ? this.planAfter(epoch, row.epoch_seconds) : null);
       const verdict = this.stopper.update(metrics, epoch);
       const monitor = cfg.early_stopping.monitor;
       this.state = {
@@ -186,7 +203,9 @@ class TrainingRun {
       }
       if (verdict.stop) return { reason: 'early_stopping', message: verdict.reason ?? 'early stopping', state: this.state };
     }
-    return { reason: 'completed', message: `completed ${this.epochs()} epoch${this.epochs() === 1 ? '' : 's'}`, state: this.state };
+    const steps = this.plannedSteps();
+    const message = steps === null ? `completed ${this.epochs()} epoch${this.epochs() === 1 ? '' : 's'}` : `completed the ${steps} steps the time budget planned (of the first epoch's ${this.stepsPerEpoch})`;
+    return { reason: 'completed', message, state: this.state };
   }
 
   /**
@@ -213,12 +232,42 @@ class TrainingRun {
     const lengthChanged = plan.epochs !== this.epochs();
     this.state.plans = [...plans, plan];
     this.state.planned_epochs = plan.epochs;
-    if (lengthChanged) {
-      const scheduleState = this.schedule.getState();
-      this.schedule = createSchedule(cfg.schedule, cfg.optimizer.lr, this.stepsPerEpoch, this.epochs());
-      this.schedule.setState(scheduleState);
-    }
+    if (lengthChanged) this.replaceSchedule();
     return plan;
+  }
+
+  /**
+   * During the first epoch, once PROBE of the budget is spent: when a whole epoch and its
+   * evaluation would not fit the budget, plans a run of the steps that do (budget.ts planSteps).
+   * Not with a warmup of an epoch or more, which a run shorter than an epoch cannot finish.
+   */
+  private planStepsDuring(epoch: number, step: number, epochSeconds: number): BudgetPlan | null {
+    const { cfg } = this;
+    const budgetSeconds = (cfg.train.max_minutes ?? 0) * 60;
+    const unplanned = cfg.train.fit_to_budget && this.state.planned_epochs === null && !this.state.plans?.length;
+    if (!unplanned || epoch !== 1 || step < 2 || cfg.schedule.warmup_epochs >= 1 || this.elapsedSeconds() < PROBE * budgetSeconds) return null;
+    const views = { none: 1, flip: 2, flip_translate: 6 }[cfg.train.eval_tta];
+    const plan = planSteps({
+      step,
+      epochSeconds,
+      elapsedSeconds: this.elapsedSeconds(),
+      budgetSeconds,
+      stepsPerEpoch: this.stepsPerEpoch,
+      batchSize: cfg.train.batch_size,
+      evalImages: this.splits.val.count * views,
+    });
+    if (plan === null) return null;
+    this.state.plans = [plan];
+    this.state.planned_epochs = 1;
+    this.replaceSchedule();
+    return plan;
+  }
+
+  /** A new schedule for the planned length, keeping the schedule's own state (plateau's counters). */
+  private replaceSchedule(): void {
+    const scheduleState = this.schedule.getState();
+    this.schedule = this.makeSchedule();
+    this.schedule.setState(scheduleState);
   }
 
   /**
@@ -228,6 +277,7 @@ class TrainingRun {
   private async trainEpoch(epoch: number, epochStart: number) {
     const { cfg, opts } = this;
     const sums: EpochSums = { ...(this.state.partial_epoch ?? { loss_sum: 0, correct: 0, seen: 0, seconds: 0, grad_norm_sum: 0 }) };
+    let plan: BudgetPlan | null = null;
     const resumeAt = this.state.step_in_epoch;
     const batches = trainBatches(this.splits.train, {
       batchSize: cfg.train.batch_size,
@@ -244,7 +294,7 @@ class TrainingRun {
         continue;
       }
       if (opts.signal?.aborted) {
-        return { sums: { ...sums, seconds: (this.now() - epochStart) / 1000 }, steps: step, interruptedAt: step, budgetHit: false };
+        return { sums: { ...sums, seconds: (this.now() - epochStart) / 1000 }, steps: step, interruptedAt: step, budgetHit: false, plan };
       }
       const lr = this.schedule.lrAt(this.state.global_step);
       const tensors = toTensors(batch);
@@ -254,7 +304,7 @@ class TrainingRun {
         seed: stepSeed(cfg.seed, this.state.global_step),
       });
       tf.dispose(Object.values(tensors));
-      this.lookahead?.afterStep(this.optimizer.params, this.state.global_step + 1, this.epochs() * this.stepsPerEpoch, epoch);
+      this.lookahead?.afterStep(this.optimizer.params, this.state.global_step + 1, this.totalSteps(), epoch);
       this.ema?.update(this.params, this.state.global_step + 1);
       if (!Number.isFinite(result.loss)) {
         throw new UserError(
@@ -269,21 +319,25 @@ class TrainingRun {
       this.state.global_step++;
       step++;
       const seconds = (this.now() - epochStart) / 1000;
+      const steps = this.plannedSteps() ?? this.stepsPerEpoch;
       opts.events?.step?.({
         epoch,
         epochs: this.epochs(),
         step,
-        steps: this.stepsPerEpoch,
+        steps,
         loss: sums.loss_sum / sums.seen,
         acc: sums.correct / sums.seen,
         lr,
         imagesPerSecond: sums.seen / seconds,
-        etaSeconds: (seconds / step) * (this.stepsPerEpoch - step),
+        etaSeconds: (seconds / step) * (steps - step),
       });
+      // After the step's event, so that the clock has seen the whole step (tests' clocks advance in it).
+      plan ??= this.planStepsDuring(epoch, step, (this.now() - epochStart) / 1000);
+      if (step >= (this.plannedSteps() ?? this.stepsPerEpoch)) break; // a run planned shorter than its first epoch ends here
       // Checked after a step, so that every epoch trains at least one.
-      if (this.overBudget()) return { sums, steps: step, interruptedAt: null, budgetHit: true };
+      if (this.overBudget()) return { sums, steps: step, interruptedAt: null, budgetHit: true, plan };
     }
-    return { sums, steps: step, interruptedAt: null, budgetHit: false };
+    return { sums, steps: step, interruptedAt: null, budgetHit: false, plan };
   }
 
   /** The state with the current schedule, early-stopping and clock readings. */
