@@ -14,7 +14,7 @@ import { writeSyntheticCifar10 } from '../src/data/synthetic.js';
 import { UserError } from '../src/errors.js';
 import { initParams } from '../src/model/index.js';
 import { budgetPlanLine } from '../src/cli/train-reporter.js';
-import { type BudgetPlan, planSteps, plannedEpochs, replan } from '../src/train/budget.js';
+import { type BudgetPlan, planFromFirstSteps, plannedEpochs, replan } from '../src/train/budget.js';
 import { Ema } from '../src/train/ema.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { readMetrics } from '../src/train/metrics-csv.js';
@@ -91,8 +91,9 @@ describe('train.fit_to_budget', () => {
   });
 
   test('the first epoch plans the run, the second plans it again, and the cosine schedule ends with the plan', async () => {
-    // The first epoch's 3 steps take 30 s each (set-up), later ones 9 s: a 90 s first epoch
-    // plans 3 epochs of a 5-minute budget; the 27 s second epoch re-plans to 2 + 183 / 28.08 = 8.
+    // The first epoch's 3 steps take 30 s each (set-up), later ones 9 s. After two steps (15 s, 5%
+    // of the 5-minute budget spent) the estimate is 3 · 31.2 s + the evaluation's 13 s: 2 epochs;
+    // the 90 s first epoch plans 3; the 27 s second epoch re-plans to 2 + 183 / 28.08 = 8.
     let ms = 0;
     let steps = 0;
     const clock = { now: () => ms, step: () => void (ms += (++steps <= 3 ? 30 : 9) * 1000) };
@@ -100,10 +101,11 @@ describe('train.fit_to_budget', () => {
     const plans: BudgetPlan[] = [];
     const { result, rows, runDir } = await run(config, {
       now: clock.now,
-      events: { step: clock.step, epoch: (_row, info) => void (info.plan && plans.push(info.plan)) },
+      events: { step: clock.step, epoch: (_row, info) => void (plans.push(...info.plans)) },
     });
     assert.equal(result.reason, 'completed');
-    assert.deepEqual(plans, [
+    assert.deepEqual(plans.map((p) => ({ ...p, epoch_seconds: Math.round(p.epoch_seconds * 100) / 100 })), [
+      { after_epoch: 0, epoch_seconds: 106.6, epochs: 2, reason: 'estimate' },
       { after_epoch: 1, epoch_seconds: 90, epochs: 3, reason: 'first' },
       { after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' },
     ]);
@@ -117,14 +119,16 @@ describe('train.fit_to_budget', () => {
     assert.ok(rows[7].elapsed_minutes < 5, 'within the budget');
   });
 
-  test('planSteps: when one epoch and its evaluation do not fit the budget, the run is the steps that do', () => {
-    const opts = { step: 2, epochSeconds: 18, elapsedSeconds: 18, budgetSeconds: 60, stepsPerEpoch: 12, batchSize: 8, evalImages: 40 };
-    // 9.36 s a step with headroom: the epoch 112 s, its evaluation 40 images at a third of 9.36/8 s each, 15.6 s.
-    const plan = planSteps(opts)!;
-    assert.deepEqual({ ...plan, epoch_seconds: Math.round(plan.epoch_seconds * 100) / 100 }, { after_epoch: 0, epoch_seconds: 112.32, epochs: 1, reason: 'steps', steps: 4 });
-    assert.equal(planSteps({ ...opts, budgetSeconds: 130 }), null, 'an epoch and its evaluation fit: plan after the epoch as usual');
-    assert.equal(planSteps({ ...opts, budgetSeconds: 10 })!.steps, 2, 'no time left: the steps done');
-    assert.equal(planSteps({ ...opts, budgetSeconds: 127 })!.steps, 11, 'at most one step short of the epoch');
+  test('planFromFirstSteps: the epochs that fit, from the first steps; when not even one does, the steps that do', () => {
+    const opts = { step: 2, epochSeconds: 18, elapsedSeconds: 18, budgetSeconds: 60, stepsPerEpoch: 12, batchSize: 8, evalImages: 40, maxEpochs: 50, minEpochs: 1 };
+    // 9.36 s a step with headroom: the epoch 112.32 s, and its evaluation, 40 images at a third of 9.36/8 s each, 15.6 s.
+    const round = (plan: BudgetPlan) => ({ ...plan, epoch_seconds: Math.round(plan.epoch_seconds * 100) / 100 });
+    assert.deepEqual(round(planFromFirstSteps(opts)), { after_epoch: 0, epoch_seconds: 127.92, epochs: 1, reason: 'steps', steps: 4 });
+    assert.equal(planFromFirstSteps({ ...opts, budgetSeconds: 10 }).steps, 2, 'no time left: the steps done');
+    assert.equal(planFromFirstSteps({ ...opts, budgetSeconds: 127 }).steps, 11, 'at most one step short of the epoch');
+    assert.deepEqual(round(planFromFirstSteps({ ...opts, budgetSeconds: 130 })), { after_epoch: 0, epoch_seconds: 127.92, epochs: 1, reason: 'estimate' });
+    assert.equal(planFromFirstSteps({ ...opts, budgetSeconds: 600 }).epochs, 4, '600 / 127.92');
+    assert.equal(planFromFirstSteps({ ...opts, budgetSeconds: 6000, maxEpochs: 20 }).epochs, 20, 'train.epochs bounds it');
   });
 
   test('a run whose first epoch does not fit trains the planned steps of it, with the schedule over them, and resumes exactly', async () => {
@@ -132,7 +136,7 @@ describe('train.fit_to_budget', () => {
     const config = tinyConfig({ epochs: 50, batch_size: 8, max_minutes: 1, fit_to_budget: true }, { schedule: { warmup_epochs: 0.25, min_lr: 1e-4 } });
     const plans: BudgetPlan[] = [];
     const clock = stepClock(9);
-    const straight = await run(config, { now: clock.now, events: { ...clock.events, epoch: (_row, info) => void (info.plan && plans.push(info.plan)) } });
+    const straight = await run(config, { now: clock.now, events: { ...clock.events, epoch: (_row, info) => void (plans.push(...info.plans)) } });
     assert.equal(straight.result.reason, 'completed');
     assert.match(straight.result.message, /completed the 4 steps the time budget planned \(of the first epoch's 12\)/);
     assert.deepEqual(plans.map(({ reason, steps, epochs }) => ({ reason, steps, epochs })), [{ reason: 'steps', steps: 4, epochs: 1 }]);
@@ -154,6 +158,7 @@ describe('train.fit_to_budget', () => {
   });
 
   test('each plan is one line of the output', () => {
+    assert.equal(budgetPlanLine({ after_epoch: 0, epoch_seconds: 1006, epochs: 1, reason: 'estimate' }), 'time budget: one epoch should take 16:46 (from its first steps), so this run trains 1 epoch and its schedule ends with them');
     assert.equal(budgetPlanLine({ after_epoch: 1, epoch_seconds: 90, epochs: 3, reason: 'first' }), 'time budget: the first epoch took 1:30, so this run trains 3 epochs and its schedule ends with them');
     assert.equal(budgetPlanLine({ after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' }), 'time budget: the second epoch took 0:27, so this run now trains 8 epochs (re-planned; the schedule ends with them)');
     assert.equal(budgetPlanLine({ after_epoch: 0, epoch_seconds: 1880, epochs: 1, reason: 'steps', steps: 412 }), 'time budget: one epoch would take 31:20, more than the budget, so this run trains 412 steps of its first epoch and its schedule ends with them');
@@ -196,11 +201,11 @@ describe('train.fit_to_budget', () => {
     const plans: BudgetPlan[] = [];
     // Three times faster from epoch 3: after its 9 s, 57 s are left, which fit 6 more (9.36 s with headroom).
     const fast = stepClock(3);
-    const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), now: fast.now, events: { ...fast.events, epoch: (_row, info) => void (info.plan && plans.push(info.plan)) } });
+    const resumed = await run(config, { runDir: first.runDir, resume: await loadCheckpoint(join(first.runDir, 'last')), now: fast.now, events: { ...fast.events, epoch: (_row, info) => void (plans.push(...info.plans)) } });
     assert.equal(resumed.result.reason, 'completed');
     assert.deepEqual(plans, [{ after_epoch: 3, epoch_seconds: 9, epochs: 9, reason: 'drift' }]);
     const state = (await loadCheckpoint(join(resumed.runDir, 'last'))).state;
-    assert.deepEqual(state.plans!.map((p) => p.reason), ['first', 'second', 'drift']);
+    assert.deepEqual(state.plans!.map((p) => p.reason), ['estimate', 'first', 'second', 'drift']);
   });
 });
 

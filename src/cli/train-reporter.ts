@@ -55,7 +55,7 @@ export function trainReporter(): TrainEvents & { stop(): void } {
         }
       }
     },
-    epoch(row: MetricsRow, { best, epochs, plan }) {
+    epoch(row: MetricsRow, { best, epochs, plans }) {
       stopBar();
       lastPlain = -1;
       console.log(
@@ -70,7 +70,7 @@ export function trainReporter(): TrainEvents & { stop(): void } {
           .filter(Boolean)
           .join('  '),
       );
-      if (plan) console.log(chalk.dim(budgetPlanLine(plan)));
+      for (const plan of plans) console.log(chalk.dim(budgetPlanLine(plan)));
     },
     stop: stopBar,
   };
@@ -81,6 +81,9 @@ export function budgetPlanLine(plan: BudgetPlan): string {
   const epochs = `${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'}`;
   if (plan.reason === 'steps') {
     return `time budget: one epoch would take ${duration(plan.epoch_seconds)}, more than the budget, so this run trains ${plan.steps} steps of its first epoch and its schedule ends with them`;
+  }
+  if (plan.reason === 'estimate') {
+    return `time budget: one epoch should take ${duration(plan.epoch_seconds)} (from its first steps), so this run trains ${epochs} and its schedule ends with them`;
   }
   if (plan.reason === 'first') return `time budget: the first epoch took ${duration(plan.epoch_seconds)}, so this run trains ${epochs} and its schedule ends with them`;
   const what = plan.reason === 'second' ? 'the second epoch' : `epoch ${plan.after_epoch}`;

@@ -3,7 +3,8 @@
  * planned from measured epoch times, so that the LR schedule anneals to its end just as the
  * budget runs out instead of being cut off mid-schedule.
  *
- * The first plan is made after the first epoch, from the wall time so far (training, evaluation,
+ * The first plan is made during the first epoch, once PROBE of the budget is spent, from its
+ * steps' speed; the next after the first epoch, from the wall time so far (training, evaluation,
  * checkpointing). The first epoch also pays for set-up (kernel compilation, caches warming), and a
  * shared machine's speed drifts, so the run plans again after its second epoch, from that epoch's
  * time, and after every later epoch whose time differs by more than DRIFT from the time the
@@ -21,32 +22,37 @@ const HEADROOM = 0.04;
 export const DRIFT = 0.1;
 
 /**
- * One plan: made after epoch `after_epoch`, assuming `epoch_seconds` per epoch from then on; or,
- * when not even one epoch fits the budget ('steps'), made during the first epoch (`after_epoch`
- * 0): the run is its first `steps` steps, and `epoch_seconds` is what a whole epoch would take.
+ * One plan: made after epoch `after_epoch`, assuming `epoch_seconds` per epoch from then on; or
+ * during the first epoch (`after_epoch` 0) from its first steps: 'estimate', the epochs that fit,
+ * or, when not even one epoch fits the budget, 'steps': the run is its first `steps` steps.
  */
 export interface BudgetPlan {
   after_epoch: number;
   epoch_seconds: number;
   epochs: number;
-  /** 'first': after the first epoch; 'second': after the second; 'drift': an epoch's time moved by more than DRIFT; 'steps': one epoch does not fit. */
-  reason: 'first' | 'second' | 'drift' | 'steps';
+  /**
+   * 'estimate' / 'steps': during the first epoch; 'first': after it, measured; 'second': after the
+   * second epoch; 'drift': an epoch's time moved by more than DRIFT from the plan's.
+   */
+  reason: 'estimate' | 'steps' | 'first' | 'second' | 'drift';
   steps?: number;
 }
 
 /**
- * The share of the budget the first epoch trains before checking that a whole epoch fits in it.
- * A model whose epoch takes longer than the budget (a GPU-sized model on a CPU) would otherwise be
- * cut off part way through its schedule, at a learning rate far from annealed.
+ * The share of the budget the first epoch trains before the run plans from its steps' speed. The
+ * plan after the first epoch alone would leave that epoch on the schedule of train.epochs (at
+ * nearly its peak LR), which for a run of one or two epochs is most of it; and a model whose epoch
+ * is longer than the budget (a GPU-sized model on a CPU) would be cut off part way through.
  */
 export const PROBE = 0.05;
 
 /**
- * During the first epoch, after `step` steps in `epochSeconds`: when the epoch and its evaluation
- * (estimated at a third of a training step per image and view: a forward pass) do not fit the
- * budget, the plan of a run of as many steps as do; else null.
+ * During the first epoch, after `step` steps in `epochSeconds` (`elapsedSeconds` the run's time so
+ * far): the epochs that fit the budget, each estimated as the steps' speed times the epoch's steps
+ * plus its evaluation (a third of a training step per image and view: a forward pass); when not
+ * even one fits, a run of the steps that do.
  */
-export function planSteps(opts: {
+export function planFromFirstSteps(opts: {
   step: number;
   epochSeconds: number;
   elapsedSeconds: number;
@@ -54,14 +60,20 @@ export function planSteps(opts: {
   stepsPerEpoch: number;
   batchSize: number;
   evalImages: number;
-}): BudgetPlan | null {
-  const { step, epochSeconds, elapsedSeconds, budgetSeconds, stepsPerEpoch, batchSize, evalImages } = opts;
+  maxEpochs: number;
+  minEpochs: number;
+}): BudgetPlan {
+  const { step, epochSeconds, elapsedSeconds, budgetSeconds, stepsPerEpoch, batchSize, evalImages, maxEpochs, minEpochs } = opts;
   const perStep = (epochSeconds / step) * (1 + HEADROOM);
   const evalSeconds = (perStep / batchSize / 3) * evalImages;
-  const wholeEpoch = perStep * stepsPerEpoch;
-  if (elapsedSeconds - epochSeconds + wholeEpoch + evalSeconds <= budgetSeconds) return null;
-  const steps = step + Math.max(0, Math.floor((budgetSeconds - elapsedSeconds - evalSeconds) / perStep));
-  return { after_epoch: 0, epoch_seconds: wholeEpoch, epochs: 1, reason: 'steps', steps: Math.max(step, Math.min(steps, stepsPerEpoch - 1)) };
+  const wholeEpoch = perStep * stepsPerEpoch + evalSeconds;
+  const beforeEpoch = elapsedSeconds - epochSeconds;
+  if (beforeEpoch + wholeEpoch > budgetSeconds) {
+    const steps = step + Math.max(0, Math.floor((budgetSeconds - elapsedSeconds - evalSeconds) / perStep));
+    return { after_epoch: 0, epoch_seconds: wholeEpoch, epochs: 1, reason: 'steps', steps: Math.max(step, Math.min(steps, stepsPerEpoch - 1)) };
+  }
+  const epochs = Math.min(maxEpochs, Math.max(minEpochs, Math.floor((budgetSeconds - beforeEpoch) / wholeEpoch)));
+  return { after_epoch: 0, epoch_seconds: wholeEpoch, epochs, reason: 'estimate' };
 }
 
 export function plannedEpochs(opts: { budgetSeconds: number; firstEpochSeconds: number; maxEpochs: number; minEpochs: number }): number {
@@ -84,7 +96,7 @@ export function replan(opts: {
   minEpochs: number;
 }): BudgetPlan | null {
   const { previous, epoch, epochSeconds, elapsedSeconds, budgetSeconds, maxEpochs, minEpochs } = opts;
-  if (previous === null) {
+  if (previous === null || previous.reason === 'estimate') {
     const epochs = plannedEpochs({ budgetSeconds, firstEpochSeconds: elapsedSeconds, maxEpochs, minEpochs });
     return { after_epoch: epoch, epoch_seconds: elapsedSeconds, epochs, reason: 'first' };
   }

@@ -14,7 +14,7 @@ import { normalizationOf } from '../data/normalize.js';
 import { type Params, bufferShapes, initFromData, initParams } from '../model/index.js';
 import { explainSystemError } from '../system-error.js';
 import { VERSION } from '../version.js';
-import { type BudgetPlan, PROBE, planSteps, replan } from './budget.js';
+import { type BudgetPlan, PROBE, planFromFirstSteps, replan } from './budget.js';
 import { EarlyStopping } from './early-stopping.js';
 import { Ema } from './ema.js';
 import { Lookahead } from './lookahead.js';
@@ -32,10 +32,10 @@ export interface TrainEvents {
   start?(info: { runDir: string; epoch: number; stepsPerEpoch: number; trainCount: number; valCount: number; valName: string }): void;
   step?(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
   /**
-   * `epochs`: the run's length, which `train.fit_to_budget` may have just planned (`plan`: the new plan, else null).
+   * `epochs`: the run's length, which `train.fit_to_budget` may have just planned (`plans`: those made in this epoch).
    * A returned promise is awaited, so that what it writes (curves.png) is current before the next epoch.
    */
-  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; plan: BudgetPlan | null }): unknown;
+  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; plans: BudgetPlan[] }): unknown;
 }
 
 export interface TrainOptions {
@@ -121,7 +121,7 @@ class TrainingRun {
     return this.state.planned_epochs ?? this.cfg.train.epochs;
   }
 
-  /** The steps of a run that fit_to_budget planned shorter than one epoch (budget.ts planSteps), else null. */
+  /** The steps of a run that fit_to_budget planned shorter than one epoch (budget.ts planFromFirstSteps), else null. */
   private plannedSteps(): number | null {
     return this.state.plans?.at(-1)?.steps ?? null;
   }
@@ -181,7 +181,8 @@ class TrainingRun {
         elapsed_minutes: this.elapsedSeconds() / 60,
       };
       this.schedule.onEpochEnd(metrics);
-      const plan = trained.plan ?? (cfg.train.fit_to_budget ? this.planAfter(epoch, row.epoch_seconds) : null);
+      const afterEpoch = cfg.train.fit_to_budget ? this.planAfter(epoch, row.epoch_seconds) : null;
+      const plans = [trained.plan, afterEpoch].filter((p): p is BudgetPlan => p !== null);
       const verdict = this.stopper.update(metrics, epoch);
       const monitor = cfg.early_stopping.monitor;
       this.state = {
@@ -196,7 +197,7 @@ class TrainingRun {
       });
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
-      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), plan });
+      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), plans });
 
       if (trained.budgetHit || (this.overBudget() && epoch < this.epochs())) {
         return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };
@@ -237,17 +238,17 @@ class TrainingRun {
   }
 
   /**
-   * During the first epoch, once PROBE of the budget is spent: when a whole epoch and its
-   * evaluation would not fit the budget, plans a run of the steps that do (budget.ts planSteps).
-   * Not with a warmup of an epoch or more, which a run shorter than an epoch cannot finish.
+   * During the first epoch, once PROBE of the budget is spent: the run's length from its steps'
+   * speed, in epochs, or in steps when not even one epoch fits (budget.ts planFromFirstSteps).
+   * No run of steps with a warmup of an epoch or more, which it could not finish.
    */
-  private planStepsDuring(epoch: number, step: number, epochSeconds: number): BudgetPlan | null {
+  private planDuringFirstEpoch(epoch: number, step: number, epochSeconds: number): BudgetPlan | null {
     const { cfg } = this;
     const budgetSeconds = (cfg.train.max_minutes ?? 0) * 60;
     const unplanned = cfg.train.fit_to_budget && this.state.planned_epochs === null && !this.state.plans?.length;
-    if (!unplanned || epoch !== 1 || step < 2 || cfg.schedule.warmup_epochs >= 1 || this.elapsedSeconds() < PROBE * budgetSeconds) return null;
+    if (!unplanned || epoch !== 1 || step < 2 || this.elapsedSeconds() < PROBE * budgetSeconds) return null;
     const views = { none: 1, flip: 2, flip_translate: 6 }[cfg.train.eval_tta];
-    const plan = planSteps({
+    const plan = planFromFirstSteps({
       step,
       epochSeconds,
       elapsedSeconds: this.elapsedSeconds(),
@@ -255,10 +256,12 @@ class TrainingRun {
       stepsPerEpoch: this.stepsPerEpoch,
       batchSize: cfg.train.batch_size,
       evalImages: this.splits.val.count * views,
+      maxEpochs: cfg.train.epochs,
+      minEpochs: Math.floor(cfg.schedule.warmup_epochs) + 1,
     });
-    if (plan === null) return null;
+    if (plan.reason === 'steps' && cfg.schedule.warmup_epochs >= 1) return null;
     this.state.plans = [plan];
-    this.state.planned_epochs = 1;
+    this.state.planned_epochs = plan.epochs;
     this.replaceSchedule();
     return plan;
   }
@@ -332,7 +335,7 @@ class TrainingRun {
         etaSeconds: (seconds / step) * (steps - step),
       });
       // After the step's event, so that the clock has seen the whole step (tests' clocks advance in it).
-      plan ??= this.planStepsDuring(epoch, step, (this.now() - epochStart) / 1000);
+      plan ??= this.planDuringFirstEpoch(epoch, step, (this.now() - epochStart) / 1000);
       if (step >= (this.plannedSteps() ?? this.stepsPerEpoch)) break; // a run planned shorter than its first epoch ends here
       // Checked after a step, so that every epoch trains at least one.
       if (this.overBudget()) return { sums, steps: step, interruptedAt: null, budgetHit: true, plan };
