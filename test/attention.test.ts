@@ -8,7 +8,7 @@ import { loadCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { restoreVariables } from '../src/checkpoint/weights.js';
 import { IMAGE_BYTES } from '../src/data/cifar10.js';
 import { cctGridSide } from '../src/families/cct/config.js';
-import { attentionRollout as vitAttentionRollout } from '../src/families/vit/attention-map.js';
+import { vit as vitFamily } from '../src/families/vit/index.js';
 import type { VitConfig } from '../src/families/vit/config.js';
 import { vitForward } from '../src/families/vit/model.js';
 import { initParams as familyInitParams, initParams, type Params, tokenMaps } from '../src/model/index.js';
@@ -65,7 +65,7 @@ test('the rollout is ½A+½I multiplied through the blocks, read from the cls ro
   const perLayer = (await Promise.all(captured.map((a) => a.array()))) as number[][][][][];
   tf.dispose(captured);
   const before = tf.memory().numTensors;
-  const { weights, heads } = vitAttentionRollout(params, cfg, images);
+  const { weights, heads } = vitFamily.tokenMap!.map(params, cfg, images);
   const [rollout, perHead] = [(await weights.array()) as number[][], (await heads!.array()) as number[][][][]];
   tf.dispose([weights, heads!]);
   assert.equal(tf.memory().numTensors, before);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigSchema } from '../src/config/schema.js';
-import { simpleVitRollout } from '../src/families/simplevit/attention-map.js';
+import { simplevit } from '../src/families/simplevit/index.js';
 import type { SimpleVitConfig } from '../src/families/simplevit/config.js';
 import { simpleVitForward } from '../src/families/simplevit/model.js';
 import { sinCosPositions } from '../src/families/simplevit/positions.js';
@@ -100,7 +100,7 @@ test('simplevit: the attention rollout of the mean-pooled tokens sums to 1 per i
   const cfg = tiny({ depth: 1 });
   const params = initParams(cfg, 3);
   const images = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-  const { weights, heads } = simpleVitRollout(params, cfg, images);
+  const { weights, heads } = simplevit.tokenMap!.map(params, cfg, images);
   assert.deepEqual(weights.shape, [2, 16]);
   assert.deepEqual(heads!.shape, [2, 1, 2, 16]);
   for (const sum of tf.sum(weights, -1).arraySync() as number[]) assert.ok(Math.abs(sum - 1) < 1e-5);

@@ -1,5 +1,5 @@
+import { attentionRollout } from '../../layers/attention-rollout.js';
 import type { Family } from '../family.js';
-import { simpleVitRollout } from './attention-map.js';
 import { type SimpleVitConfig, SimpleVitSchema } from './config.js';
 import { simpleVitForward } from './model.js';
 import { simpleVitOnnx } from './onnx.js';
@@ -21,5 +21,9 @@ export const simplevit: Family<SimpleVitConfig> = {
   forwardFlops,
   pytorch: simpleVitPytorch,
   onnx: simpleVitOnnx,
-  tokenMap: { what: 'attention rollout, averaged over all tokens (the mean pooling)', map: simpleVitRollout },
+  tokenMap: {
+    what: 'attention rollout, averaged over all tokens (the mean pooling)',
+    map: (params, cfg, images) =>
+      attentionRollout((captured) => simpleVitForward(params, cfg, images, { training: false, captureAttention: captured }), { pool: 'mean', clsToken: false }),
+  },
 };

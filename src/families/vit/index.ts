@@ -1,5 +1,5 @@
+import { attentionRollout } from '../../layers/attention-rollout.js';
 import type { Family } from '../family.js';
-import { attentionRollout } from './attention-map.js';
 import { type VitConfig, VitSchema } from './config.js';
 import { vitForward } from './model.js';
 import { vitOnnx } from './onnx.js';
@@ -21,5 +21,9 @@ export const vit: Family<VitConfig> = {
   forwardFlops,
   pytorch: vitPytorch,
   onnx: vitOnnx,
-  tokenMap: { what: 'attention rollout from the cls token', map: attentionRollout },
+  tokenMap: {
+    what: 'attention rollout from the cls token',
+    map: (params, cfg, images) =>
+      attentionRollout((captured) => vitForward(params, cfg, images, { training: false, captureAttention: captured }), { pool: cfg.pool, clsToken: true }),
+  },
 };

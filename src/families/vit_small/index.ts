@@ -1,5 +1,5 @@
+import { attentionRollout } from '../../layers/attention-rollout.js';
 import type { Family } from '../family.js';
-import { attentionRollout } from './attention-map.js';
 import { type VitSmallConfig, VitSmallSchema } from './config.js';
 import { vitSmallForward } from './model.js';
 import { vitSmallOnnx } from './onnx.js';
@@ -24,5 +24,9 @@ export const vitSmall: Family<VitSmallConfig> = {
   forwardFlops,
   pytorch: vitSmallPytorch,
   onnx: vitSmallOnnx,
-  tokenMap: { what: 'attention rollout from the cls token', map: attentionRollout },
+  tokenMap: {
+    what: 'attention rollout from the cls token',
+    map: (params, cfg, images) =>
+      attentionRollout((captured) => vitSmallForward(params, cfg, images, { training: false, captureAttention: captured }), { pool: cfg.pool, clsToken: true }),
+  },
 };
