@@ -105,3 +105,13 @@ export interface PytorchModule<C> {
   /** A UserError when the PyTorch module cannot hold this config (a shape it has no argument for). */
   checkExportable?(cfg: C): void;
 }
+
+/**
+ * A name table's rename of `ours`: the first pattern that matches replaces its match; `what`
+ * (e.g. "CCT") names the family in the error for a name no pattern knows.
+ */
+export function renameByTable(table: [RegExp, string][], ours: string, what: string): string {
+  const row = table.find(([pattern]) => pattern.test(ours));
+  if (!row) throw new Error(`no PyTorch name for ${what} parameter ${ours}`);
+  return ours.replace(row[0], row[1]);
+}

@@ -1,6 +1,6 @@
 import type { SafeTensor } from '../../checkpoint/safetensors.js';
 import { UserError } from '../../errors.js';
-import type { PytorchModule } from '../family.js';
+import { type PytorchModule, renameByTable } from '../family.js';
 import type { CctConfig } from './config.js';
 import { sinusoidalTable } from './model.js';
 import { cctTokens } from './params.js';
@@ -68,10 +68,7 @@ export function modelFromCctArgs(args: Record<string, unknown>): Record<string, 
 export const cctPytorch: PytorchModule<CctConfig> = {
   module: "CCT of SHI-Labs/Compact-Transformers (src/cct.py)",
   name(ours) {
-    for (const [pattern, replacement] of PYTORCH_NAMES) {
-      if (pattern.test(ours)) return ours.replace(pattern, replacement);
-    }
-    throw new Error(`no PyTorch name for CCT parameter ${ours}`);
+    return renameByTable(PYTORCH_NAMES, ours, 'CCT');
   },
   /** With sinusoidal positions, SHI-Labs keep the table as a Parameter with requires_grad=False, so it is in the state_dict. */
   constants(cfg): Record<string, SafeTensor> {

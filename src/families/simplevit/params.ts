@@ -1,15 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { CHANNELS } from '../../data/cifar10.js';
 import { type Params, fanIn, initVariables, pytorchDefaultInit } from '../../layers/params.js';
 import type { Rng } from '../../util/rng.js';
+import { blockShapes, headShapes, patchDim } from '../vit/params.js';
 import { type SimpleVitConfig, gridSide } from './config.js';
 
 // The names are the ViT's (src/families/vit/params.ts), so its decay and Muon rules apply as they are.
 export { isDecayed, isHiddenMatrix } from '../vit/params.js';
-
-export function patchDim(cfg: SimpleVitConfig): number {
-  return cfg.patch_size * cfg.patch_size * CHANNELS;
-}
+export { patchDim };
 
 export function numPatches(cfg: SimpleVitConfig): number {
   return gridSide(cfg) ** 2;
@@ -22,30 +19,9 @@ export function numPatches(cfg: SimpleVitConfig): number {
  * LayerNorm is named with it (`attn.norm`, `mlp.norm`), as PyTorch's module tree has it.
  */
 export function paramShapes(cfg: SimpleVitConfig): Record<string, number[]> {
-  const { dim, depth, heads, dim_head, mlp_dim, num_classes } = cfg;
-  const inner = heads * dim_head;
-  const shapes: Record<string, number[]> = { 'patch_embed.weight': [patchDim(cfg), dim], 'patch_embed.bias': [dim] };
-  for (let i = 0; i < depth; i++) {
-    Object.assign(shapes, {
-      [`blocks.${i}.attn.norm.weight`]: [dim],
-      [`blocks.${i}.attn.norm.bias`]: [dim],
-      [`blocks.${i}.attn.qkv.weight`]: [dim, 3 * inner],
-      [`blocks.${i}.attn.out.weight`]: [inner, dim],
-      [`blocks.${i}.mlp.norm.weight`]: [dim],
-      [`blocks.${i}.mlp.norm.bias`]: [dim],
-      [`blocks.${i}.mlp.fc1.weight`]: [dim, mlp_dim],
-      [`blocks.${i}.mlp.fc1.bias`]: [mlp_dim],
-      [`blocks.${i}.mlp.fc2.weight`]: [mlp_dim, dim],
-      [`blocks.${i}.mlp.fc2.bias`]: [dim],
-    });
-  }
-  Object.assign(shapes, {
-    'head.norm.weight': [dim],
-    'head.norm.bias': [dim],
-    'head.linear.weight': [dim, num_classes],
-    'head.linear.bias': [num_classes],
-  });
-  return shapes;
+  const shapes: Record<string, number[]> = { 'patch_embed.weight': [patchDim(cfg), cfg.dim], 'patch_embed.bias': [cfg.dim] };
+  for (let i = 0; i < cfg.depth; i++) Object.assign(shapes, blockShapes(i, cfg, { outBias: false }));
+  return Object.assign(shapes, headShapes(cfg));
 }
 
 /** Fresh weights as PyTorch initialises SimpleViT, which sets none itself: nn.Linear's and nn.LayerNorm's defaults. */

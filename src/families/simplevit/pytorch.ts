@@ -1,4 +1,4 @@
-import type { PytorchModule } from '../family.js';
+import { type PytorchModule, renameByTable } from '../family.js';
 import type { SimpleVitConfig } from './config.js';
 
 /**
@@ -23,10 +23,7 @@ const PYTORCH_NAMES: [RegExp, string][] = [
 export const simpleVitPytorch: PytorchModule<SimpleVitConfig> = {
   module: "SimpleViT of kentaroy47/vision-transformers-cifar10 (models/simplevit.py, lucidrains/vit-pytorch's)",
   name(ours) {
-    for (const [pattern, replacement] of PYTORCH_NAMES) {
-      if (pattern.test(ours)) return ours.replace(pattern, replacement);
-    }
-    throw new Error(`no PyTorch name for SimpleViT parameter ${ours}`);
+    return renameByTable(PYTORCH_NAMES, ours, 'SimpleViT');
   },
   constructorArgs: (cfg) => ({
     key: 'simplevit_args',

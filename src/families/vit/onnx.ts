@@ -14,6 +14,22 @@ export function vitOnnx(g: GraphBuilder, images: string, weights: Record<string,
   const p = checkpointParams(g, weights);
   const tokens = numPatches(cfg) + 1;
   const patches = patchEmbedding(g, p, cfg, images);
+  return clsTransformerOnnx(g, p, cfg, images, patches, (x, prefix) => attention(g, x, p, prefix, cfg, tokens));
+}
+
+/**
+ * What follows the patch tokens [b, num_patches, dim] in the ViT and vit_small, as nodes:
+ * [cls; patches] + positions → `depth` pre-norm blocks (`blockAttention` of the normalised tokens
+ * and the block's `blocks.i.attn` prefix, then the MLP) → cls token (or mean token) → LayerNorm → Linear.
+ */
+export function clsTransformerOnnx(
+  g: GraphBuilder,
+  p: Param,
+  cfg: Pick<VitConfig, 'dim' | 'depth' | 'pool'>,
+  images: string,
+  patches: string,
+  blockAttention: (x: string, prefix: string) => string,
+): string {
   // cls_token [1, 1, dim] repeated over the batch, whose size is known only at run time.
   const batch = g.op('Shape', [images], { start: 0, end: 1 }, 'batch');
   const cls = g.op('Expand', [p('cls_token'), g.op('Concat', [batch, g.int64([1, cfg.dim])], { axis: 0 })], {}, 'cls');
@@ -22,7 +38,7 @@ export function vitOnnx(g: GraphBuilder, images: string, weights: Record<string,
   for (let i = 0; i < cfg.depth; i++) {
     const block = `blocks.${i}`;
     const attnIn = layerNorm(g, x, p(`${block}.attn.norm.weight`), p(`${block}.attn.norm.bias`), `${block}.attn.norm`);
-    x = g.op('Add', [x, attention(g, attnIn, p, `${block}.attn`, cfg, tokens)], {}, `${block}.attn.residual`);
+    x = g.op('Add', [x, blockAttention(attnIn, `${block}.attn`)], {}, `${block}.attn.residual`);
     const mlpIn = layerNorm(g, x, p(`${block}.mlp.norm.weight`), p(`${block}.mlp.norm.bias`), `${block}.mlp.norm`);
     x = g.op('Add', [x, mlp(g, mlpIn, p, `${block}.mlp`)], {}, `${block}.mlp.residual`);
   }

@@ -6,11 +6,14 @@ import type { VitConfig } from './config.js';
 
 const INIT_STD = 0.02;
 
-export function numPatches(cfg: VitConfig): number {
+/** The keys that shape a ViT-like transformer (vit, vit_small, simplevit share these pieces). */
+export type TransformerShape = Pick<VitConfig, 'image_size' | 'patch_size' | 'dim' | 'depth' | 'heads' | 'dim_head' | 'mlp_dim' | 'num_classes'>;
+
+export function numPatches(cfg: Pick<VitConfig, 'image_size' | 'patch_size'>): number {
   return (cfg.image_size / cfg.patch_size) ** 2;
 }
 
-export function patchDim(cfg: VitConfig): number {
+export function patchDim(cfg: Pick<VitConfig, 'patch_size'>): number {
   return cfg.patch_size * cfg.patch_size * CHANNELS;
 }
 
@@ -20,34 +23,54 @@ export function patchDim(cfg: VitConfig): number {
  * with the sublayer it normalises (`attn.norm`, `mlp.norm`), like PyTorch's PreNorm wrapper.
  */
 export function paramShapes(cfg: VitConfig): Record<string, number[]> {
-  const { dim, depth, heads, dim_head, mlp_dim, num_classes } = cfg;
-  const inner = heads * dim_head;
   const shapes: Record<string, number[]> = {
-    'patch_embed.weight': [patchDim(cfg), dim],
-    'patch_embed.bias': [dim],
-    cls_token: [1, 1, dim],
-    pos_embed: [1, numPatches(cfg) + 1, dim],
+    'patch_embed.weight': [patchDim(cfg), cfg.dim],
+    'patch_embed.bias': [cfg.dim],
+    cls_token: [1, 1, cfg.dim],
+    pos_embed: [1, numPatches(cfg) + 1, cfg.dim],
   };
-  for (let i = 0; i < depth; i++) {
-    Object.assign(shapes, {
-      [`blocks.${i}.attn.norm.weight`]: [dim],
-      [`blocks.${i}.attn.norm.bias`]: [dim],
-      [`blocks.${i}.attn.qkv.weight`]: [dim, 3 * inner],
-      [`blocks.${i}.attn.out.weight`]: [inner, dim],
-      [`blocks.${i}.attn.out.bias`]: [dim],
-      [`blocks.${i}.mlp.norm.weight`]: [dim],
-      [`blocks.${i}.mlp.norm.bias`]: [dim],
-      [`blocks.${i}.mlp.fc1.weight`]: [dim, mlp_dim],
-      [`blocks.${i}.mlp.fc1.bias`]: [mlp_dim],
-      [`blocks.${i}.mlp.fc2.weight`]: [mlp_dim, dim],
-      [`blocks.${i}.mlp.fc2.bias`]: [dim],
-    });
-  }
-  shapes['head.norm.weight'] = [dim];
-  shapes['head.norm.bias'] = [dim];
-  shapes['head.linear.weight'] = [dim, num_classes];
-  shapes['head.linear.bias'] = [num_classes];
-  return shapes;
+  for (let i = 0; i < cfg.depth; i++) Object.assign(shapes, blockShapes(i, cfg));
+  return Object.assign(shapes, headShapes(cfg));
+}
+
+/**
+ * Block i's shapes, attention then MLP, under `blocks.i.`: `attentionExtra` (vit_small's
+ * temperature, named under `attn.`) follows the attention's norm; SimpleViT's output projection
+ * has no bias (`outBias` false).
+ */
+export function blockShapes(
+  i: number,
+  cfg: Pick<TransformerShape, 'dim' | 'heads' | 'dim_head' | 'mlp_dim'>,
+  opts: { attentionExtra?: Record<string, number[]>; outBias?: boolean } = {},
+): Record<string, number[]> {
+  const { dim, mlp_dim } = cfg;
+  const inner = cfg.heads * cfg.dim_head;
+  const b = `blocks.${i}`;
+  const extra = Object.entries(opts.attentionExtra ?? {}).map(([name, shape]) => [`${b}.attn.${name}`, shape]);
+  return {
+    [`${b}.attn.norm.weight`]: [dim],
+    [`${b}.attn.norm.bias`]: [dim],
+    ...Object.fromEntries(extra),
+    [`${b}.attn.qkv.weight`]: [dim, 3 * inner],
+    [`${b}.attn.out.weight`]: [inner, dim],
+    ...(opts.outBias === false ? {} : { [`${b}.attn.out.bias`]: [dim] }),
+    [`${b}.mlp.norm.weight`]: [dim],
+    [`${b}.mlp.norm.bias`]: [dim],
+    [`${b}.mlp.fc1.weight`]: [dim, mlp_dim],
+    [`${b}.mlp.fc1.bias`]: [mlp_dim],
+    [`${b}.mlp.fc2.weight`]: [mlp_dim, dim],
+    [`${b}.mlp.fc2.bias`]: [dim],
+  };
+}
+
+/** The head: LayerNorm, then the Linear to the logits. */
+export function headShapes(cfg: Pick<TransformerShape, 'dim' | 'num_classes'>): Record<string, number[]> {
+  return {
+    'head.norm.weight': [cfg.dim],
+    'head.norm.bias': [cfg.dim],
+    'head.linear.weight': [cfg.dim, cfg.num_classes],
+    'head.linear.bias': [cfg.num_classes],
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { SafeTensor } from '../../checkpoint/safetensors.js';
 import type { GraphBuilder } from '../../onnx/graph.js';
-import { type Param, checkpointParams, layerNorm, linear, mlp } from '../../onnx/layers.js';
+import { type Param, checkpointParams, layerNorm, linear } from '../../onnx/layers.js';
+import { clsTransformerOnnx } from '../vit/onnx.js';
 import type { VitSmallConfig } from './config.js';
 import { MASK_VALUE } from './lsa.js';
 import { SPT_VIEWS, numPatches, patchDim } from './params.js';
@@ -14,23 +15,7 @@ export function vitSmallOnnx(g: GraphBuilder, images: string, weights: Record<st
   const p = checkpointParams(g, weights);
   const tokens = numPatches(cfg) + 1;
   const patches = shiftedPatchTokens(g, p, cfg, images);
-  // cls_token [1, 1, dim] repeated over the batch, whose size is known only at run time.
-  const batch = g.op('Shape', [images], { start: 0, end: 1 }, 'batch');
-  const cls = g.op('Expand', [p('cls_token'), g.op('Concat', [batch, g.int64([1, cfg.dim])], { axis: 0 })], {}, 'cls');
-  let x = g.op('Add', [g.op('Concat', [cls, patches], { axis: 1 }), p('pos_embed')], {}, 'embedded');
-
-  for (let i = 0; i < cfg.depth; i++) {
-    const block = `blocks.${i}`;
-    const attnIn = layerNorm(g, x, p(`${block}.attn.norm.weight`), p(`${block}.attn.norm.bias`), `${block}.attn.norm`);
-    x = g.op('Add', [x, localitySelfAttention(g, attnIn, p, `${block}.attn`, cfg, tokens)], {}, `${block}.attn.residual`);
-    const mlpIn = layerNorm(g, x, p(`${block}.mlp.norm.weight`), p(`${block}.mlp.norm.bias`), `${block}.mlp.norm`);
-    x = g.op('Add', [x, mlp(g, mlpIn, p, `${block}.mlp`)], {}, `${block}.mlp.residual`);
-  }
-
-  // x[:, 0] (a scalar index drops the axis) or the mean over the tokens: [b, dim].
-  const pooled = cfg.pool === 'cls' ? g.op('Gather', [x, g.int64(0)], { axis: 1 }, 'pooled') : g.op('ReduceMean', [x], { axes: [1], keepdims: 0 }, 'pooled');
-  const normed = layerNorm(g, pooled, p('head.norm.weight'), p('head.norm.bias'), 'head.norm');
-  return linear(g, normed, p('head.linear.weight'), p('head.linear.bias'), 'head.linear');
+  return clsTransformerOnnx(g, p, cfg, images, patches, (x, prefix) => localitySelfAttention(g, x, p, prefix, cfg, tokens));
 }
 
 /**

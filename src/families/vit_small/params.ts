@@ -1,21 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
-import { CHANNELS } from '../../data/cifar10.js';
 import { type Params, initVariables, tfSeed } from '../../layers/params.js';
 import type { Rng } from '../../util/rng.js';
+import { blockShapes, headShapes, numPatches, patchDim as vitPatchDim } from '../vit/params.js';
 import type { VitSmallConfig } from './config.js';
+
+export { numPatches };
 
 const INIT_STD = 0.02;
 
 /** The image and its four diagonal half-patch shifts, stacked on the channels (spt.ts). */
 export const SPT_VIEWS = 5;
 
-export function numPatches(cfg: VitSmallConfig): number {
-  return (cfg.image_size / cfg.patch_size) ** 2;
-}
-
 /** One shifted-patch token before its LayerNorm and Linear: patch² pixels × 5 views × 3 channels. */
 export function patchDim(cfg: VitSmallConfig): number {
-  return cfg.patch_size * cfg.patch_size * SPT_VIEWS * CHANNELS;
+  return SPT_VIEWS * vitPatchDim(cfg);
 }
 
 /**
@@ -24,46 +22,21 @@ export function patchDim(cfg: VitSmallConfig): number {
  * attention has its own scalar temperature (LSA's), stored as log of the logits' scale.
  */
 export function paramShapes(cfg: VitSmallConfig): Record<string, number[]> {
-  const { dim, depth, heads, dim_head, mlp_dim, num_classes } = cfg;
-  const inner = heads * dim_head;
   const shapes: Record<string, number[]> = {
     'patch_embed.norm.weight': [patchDim(cfg)],
     'patch_embed.norm.bias': [patchDim(cfg)],
-    'patch_embed.linear.weight': [patchDim(cfg), dim],
-    'patch_embed.linear.bias': [dim],
-    cls_token: [1, 1, dim],
-    pos_embed: [1, numPatches(cfg) + 1, dim],
+    'patch_embed.linear.weight': [patchDim(cfg), cfg.dim],
+    'patch_embed.linear.bias': [cfg.dim],
+    cls_token: [1, 1, cfg.dim],
+    pos_embed: [1, numPatches(cfg) + 1, cfg.dim],
   };
-  for (let i = 0; i < depth; i++) {
-    Object.assign(shapes, {
-      [`blocks.${i}.attn.norm.weight`]: [dim],
-      [`blocks.${i}.attn.norm.bias`]: [dim],
-      [`blocks.${i}.attn.temperature`]: [],
-      [`blocks.${i}.attn.qkv.weight`]: [dim, 3 * inner],
-      [`blocks.${i}.attn.out.weight`]: [inner, dim],
-      [`blocks.${i}.attn.out.bias`]: [dim],
-      [`blocks.${i}.mlp.norm.weight`]: [dim],
-      [`blocks.${i}.mlp.norm.bias`]: [dim],
-      [`blocks.${i}.mlp.fc1.weight`]: [dim, mlp_dim],
-      [`blocks.${i}.mlp.fc1.bias`]: [mlp_dim],
-      [`blocks.${i}.mlp.fc2.weight`]: [mlp_dim, dim],
-      [`blocks.${i}.mlp.fc2.bias`]: [dim],
-    });
-  }
-  shapes['head.norm.weight'] = [dim];
-  shapes['head.norm.bias'] = [dim];
-  shapes['head.linear.weight'] = [dim, num_classes];
-  shapes['head.linear.bias'] = [num_classes];
-  return shapes;
+  for (let i = 0; i < cfg.depth; i++) Object.assign(shapes, blockShapes(i, cfg, { attentionExtra: { temperature: [] } }));
+  return Object.assign(shapes, headShapes(cfg));
 }
 
-/**
- * Weight decay applies to Linear weights only: not to biases, LayerNorm gains, the cls token, the
- * position embedding, nor the temperatures (decay would pull the logits' scale towards 1).
- */
-export function isDecayed(name: string): boolean {
-  return name.endsWith('.weight') && !name.endsWith('norm.weight');
-}
+// Weight decay as the ViT's, on Linear weights only: the temperatures (scalars) are not decayed either,
+// which would pull the logits' scale towards 1.
+export { isDecayed } from '../vit/params.js';
 
 /** Muon's matrices: the patch embedding's and each block's attention and MLP weights (not the head's). */
 export function isHiddenMatrix(name: string): boolean {
