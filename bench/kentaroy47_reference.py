@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
+from vit_pytorch_layers import PatchRearrange, PreNorm, FeedForward
 
 # kentaroy47/vision-transformers-cifar10's train_cifar10.py normalisation for CIFAR-10.
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -41,38 +42,6 @@ STD = (0.2023, 0.1994, 0.2010)
 
 # ---------------------------------------------------------------------------------------------
 # The ViT of models/vit.py (lucidrains/vit-pytorch): PreNorm blocks, fused qkv, cls or mean pooling.
-
-class PatchRearrange(nn.Module):
-    """einops' Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)'), which has no parameters."""
-
-    def __init__(self, p):
-        super().__init__()
-        self.p = p
-
-    def forward(self, x):
-        b, c, h, w = x.shape
-        p = self.p
-        return x.view(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (h // p) * (w // p), p * p * c)
-
-
-class PreNorm(nn.Module):
-    def __init__(self, dim, fn):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.norm(x))
-
-
-class FeedForward(nn.Module):
-    def __init__(self, dim, hidden_dim, dropout=0.):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, dim), nn.Dropout(dropout))
-
-    def forward(self, x):
-        return self.net(x)
-
 
 class Attention(nn.Module):
     def __init__(self, dim, heads=8, dim_head=64, dropout=0.):

@@ -19,19 +19,7 @@ import random
 
 import torch
 from torch import nn
-
-
-class PatchRearrange(nn.Module):
-    """einops' Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)'), which has no parameters."""
-
-    def __init__(self, p):
-        super().__init__()
-        self.p = p
-
-    def forward(self, x):
-        b, c, h, w = x.shape
-        p = self.p
-        return x.view(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(b, (h // p) * (w // p), p * p * c)
+from vit_pytorch_layers import PatchRearrange, FeedForward
 
 
 class LayerScale(nn.Module):
@@ -55,15 +43,6 @@ class PreNorm(nn.Module):
 
     def forward(self, x, **kwargs):
         return self.fn(self.norm(x), **kwargs)
-
-
-class FeedForward(nn.Module):
-    def __init__(self, dim, hidden_dim, dropout=0.):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, dim), nn.Dropout(dropout))
-
-    def forward(self, x):
-        return self.net(x)
 
 
 class Attention(nn.Module):

@@ -18,6 +18,7 @@ The tree, by attribute name:
 """
 import torch
 from torch import nn
+from vit_pytorch_layers import PreNorm
 
 # The transformer of every MobileViT block: its depth per block, heads and head width (fixed in
 # mobilevit.py), and its MLP width as a multiple of the block's dim.
@@ -47,16 +48,6 @@ class MV2Block(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         return x + y if self.use_res_connect else y
-
-
-class PreNorm(nn.Module):
-    def __init__(self, dim, fn):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.norm(x))
 
 
 class Attention(nn.Module):

@@ -16,6 +16,7 @@ Module tree:
 """
 import torch
 from torch import nn
+from vit_pytorch_layers import PreNorm
 
 
 class Residual(nn.Module):
@@ -25,16 +26,6 @@ class Residual(nn.Module):
 
     def forward(self, x):
         return x + self.fn(x)
-
-
-class PreNorm(nn.Module):
-    def __init__(self, dim, fn):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.norm(x))
 
 
 class FeedForward(nn.Module):
