@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 7;
+constexpr int kAbi = 8;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -61,6 +61,9 @@ class Args {
     return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
   }
   AttentionShape attention(size_t first) const { return {size(first), size(first + 1), size(first + 2), size(first + 3)}; }
+  WindowAttentionShape windowAttention(size_t first) const {
+    return {size(first), size(first + 1), size(first + 2), size(first + 3), size(first + 4), size(first + 5)};
+  }
   DepthwiseShape depthwise(size_t first) const {
     return {size(first), size(first + 1), size(first + 2), size(first + 3), size(first + 4), size(first + 5), size(first + 6), size(first + 7), size(first + 8)};
   }
@@ -128,6 +131,19 @@ napi_value Attention(napi_env env, napi_callback_info info) {
 napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (a.ok(10, "attentionGrad")) attentionGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.attention(5), static_cast<float>(a.number(9)));
+  return nullptr;
+}
+// windowAttention(heap, qkv, bias, out, probs, batch, heads, side, window, shift, d, biasWindows, scale)
+napi_value WindowAttention(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(13, "windowAttention")) windowAttention(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.windowAttention(5), a.size(11), static_cast<float>(a.number(12)));
+  return nullptr;
+}
+// windowAttentionGrad(heap, dOut, qkv, probs, dQkv, dLogits, batch, heads, side, window, shift, d, scale)
+napi_value WindowAttentionGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(13, "windowAttentionGrad"))
+    windowAttentionGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.windowAttention(6), static_cast<float>(a.number(12)));
   return nullptr;
 }
 // depthwiseConv(heap, x, weight, bias, y, batch, height, width, channels, kernel, padTop, padBottom, padLeft, padRight)
@@ -293,6 +309,8 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "layerNormGrad", LayerNormGrad);
   exportFunction(env, exports, "attention", Attention);
   exportFunction(env, exports, "attentionGrad", AttentionGrad);
+  exportFunction(env, exports, "windowAttention", WindowAttention);
+  exportFunction(env, exports, "windowAttentionGrad", WindowAttentionGrad);
   exportFunction(env, exports, "depthwiseConv", DepthwiseConv);
   exportFunction(env, exports, "depthwiseConvGrad", DepthwiseConvGrad);
   exportFunction(env, exports, "batchNorm", BatchNorm);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <vector>
 
 #include "gemm.h"
@@ -40,7 +41,113 @@ VIT_VECTOR_CLONES void softmaxGrad(float* __restrict dS, const float* __restrict
   }
 }
 
+// Each row i of the n × n block p ← softmax(scale · row + bias row i), bias [n × n].
+VIT_VECTOR_CLONES void biasedSoftmax(float* __restrict p, const float* __restrict bias, size_t n, float scale) {
+  for (size_t i = 0; i < n; i++) {
+    float* row = p + i * n;
+    const float* b = bias + i * n;
+    for (size_t j = 0; j < n; j++) row[j] = scale * row[j] + b[j];
+    const float max = laneMax(n, [=](size_t j) { return row[j]; });
+    for (size_t j = 0; j < n; j++) row[j] = expApprox(row[j] - max);
+    const float inv = 1.0f / laneSum(n, [=](size_t j) { return row[j]; });
+    for (size_t j = 0; j < n; j++) row[j] *= inv;
+  }
+}
+
+// Where a window attention task's rows lie: token i of window w of sample b, head h.
+struct WindowLayout {
+  WindowAttentionShape s;
+  size_t n() const { return s.window * s.window; }
+  size_t perSide() const { return s.side / s.window; }
+  size_t windows() const { return perSide() * perSide(); }
+  size_t tokens() const { return s.side * s.side; }
+  // The window sees the grid rolled up and left by `shift` (torch.roll(x, -shift)): its token
+  // (r, c) is the grid's ((row + r + shift) mod side, (col + c + shift) mod side).
+  size_t token(size_t w, size_t i) const {
+    const size_t row = ((w / perSide()) * s.window + i / s.window + s.shift) % s.side;
+    const size_t col = ((w % perSide()) * s.window + i % s.window + s.shift) % s.side;
+    return row * s.side + col;
+  }
+  size_t qkvAt(size_t b, size_t w, size_t i, size_t h) const { return ((b * tokens() + token(w, i)) * 3 * s.heads + h) * s.d; }
+  size_t outAt(size_t b, size_t w, size_t i, size_t h) const { return ((b * tokens() + token(w, i)) * s.heads + h) * s.d; }
+  // Tasks run (sample, head, window) in that order; probabilities and logit gradients are stored so.
+  size_t probsAt(size_t task) const { return task * n() * n(); }
+};
+
+// The window's q, k, v rows (row-major, d floats each) gathered from qkv into `qkvRows` [3 × n × d].
+void gatherWindow(const WindowLayout& at, const float* qkv, float* qkvRows, size_t b, size_t w, size_t h) {
+  const size_t n = at.n(), d = at.s.d, hd = at.s.heads * d;
+  for (size_t i = 0; i < n; i++) {
+    const float* src = qkv + at.qkvAt(b, w, i, h);
+    for (size_t part = 0; part < 3; part++) std::copy(src + part * hd, src + part * hd + d, qkvRows + (part * n + i) * d);
+  }
+}
+
 }  // namespace
+
+// One task per (sample, head, window): the window's rows gathered (the cyclic shift is only
+// which rows), its n × n logits scale · q·kᵀ + bias, softmax, · v, the rows scattered back.
+void windowAttention(const float* qkv, const float* bias, float* out, float* probs, WindowAttentionShape s, size_t biasWindows, float scale) {
+  const WindowLayout at{s};
+  const size_t n = at.n(), d = s.d, windows = at.windows();
+  parallelFor(s.batch * s.heads * windows, 8, [&](size_t begin, size_t end) {
+    thread_local std::vector<float> rows;
+    rows.resize(4 * n * d);
+    for (size_t task = begin; task < end; task++) {
+      const size_t b = task / (s.heads * windows), h = task / windows % s.heads, w = task % windows;
+      gatherWindow(at, qkv, rows.data(), b, w, h);
+      const float *q = rows.data(), *k = q + n * d, *v = k + n * d;
+      float* o = rows.data() + 3 * n * d;
+      float* p = probs + at.probsAt(task);
+      gemmSerial(n, n, d, Operand{q, d, false}, Operand{k, d, true}, p, n);
+      biasedSoftmax(p, bias + (w % biasWindows) * n * n, n, scale);
+      gemmSerial(n, d, n, Operand{p, n, false}, Operand{v, d, false}, o, d);
+      for (size_t i = 0; i < n; i++) std::copy(o + i * d, o + (i + 1) * d, out + at.outAt(b, w, i, h));
+    }
+  });
+}
+
+// Per task, with P its probabilities and dO its rows of dOut: dV = Pᵀ·dO, dP = dO·Vᵀ,
+// dL = P ⊙ (dP − rowsum(dP ⊙ P)) (the logits' gradient, also the bias's share: dLogits),
+// dQ = scale · dL·K, dK = scale · dLᵀ·Q. Every token is in one window, so each slot of dQkv is
+// written by one task and nothing is summed across threads.
+void windowAttentionGrad(const float* dOut, const float* qkv, const float* probs, float* dQkv, float* dLogits, WindowAttentionShape s, float scale) {
+  const WindowLayout at{s};
+  const size_t n = at.n(), d = s.d, windows = at.windows(), hd = s.heads * d;
+  parallelFor(s.batch * s.heads * windows, 8, [&](size_t begin, size_t end) {
+    thread_local std::vector<float> rows;
+    rows.resize(5 * n * d);
+    for (size_t task = begin; task < end; task++) {
+      const size_t b = task / (s.heads * windows), h = task / windows % s.heads, w = task % windows;
+      gatherWindow(at, qkv, rows.data(), b, w, h);
+      const float *q = rows.data(), *k = q + n * d, *v = k + n * d;
+      float* dO = rows.data() + 3 * n * d;
+      float* grad = dO + n * d;
+      for (size_t i = 0; i < n; i++) {
+        const float* src = dOut + at.outAt(b, w, i, h);
+        std::copy(src, src + d, dO + i * d);
+      }
+      const float* p = probs + at.probsAt(task);
+      float* dL = dLogits + at.probsAt(task);
+      // dV, scattered into v's slots.
+      gemmSerial(n, d, n, Operand{p, n, true}, Operand{dO, d, false}, grad, d);
+      for (size_t i = 0; i < n; i++) std::copy(grad + i * d, grad + (i + 1) * d, dQkv + at.qkvAt(b, w, i, h) + 2 * hd);
+      gemmSerial(n, n, d, Operand{dO, d, false}, Operand{v, d, true}, dL, n);
+      softmaxGrad(dL, p, n, 1.0f);
+      // dQ and dK, scaled as they are scattered.
+      const auto scatter = [&](size_t part) {
+        for (size_t i = 0; i < n; i++) {
+          float* dst = dQkv + at.qkvAt(b, w, i, h) + part * hd;
+          for (size_t j = 0; j < d; j++) dst[j] = scale * grad[i * d + j];
+        }
+      };
+      gemmSerial(n, d, n, Operand{dL, n, false}, Operand{k, d, false}, grad, d);
+      scatter(0);
+      gemmSerial(n, d, n, Operand{dL, n, true}, Operand{q, d, false}, grad, d);
+      scatter(1);
+    }
+  });
+}
 
 // One task per (sample, head), each on one thread with its own small products; q, k and v are
 // read in place from qkv and out written in place (strided operands), so nothing is split or

@@ -34,6 +34,18 @@ struct AttentionShape {
 void attention(const float* qkv, float* out, float* probs, AttentionShape s, float scale);
 void attentionGrad(const float* dOut, const float* qkv, const float* probs, float* dQkv, AttentionShape s, float scale);
 
+// Swin's (shifted) window attention on qkv [batch, side², 3 · heads · d] (tokens row-major on a
+// side × side grid): per head and window × window window of the grid rolled up and left by
+// `shift`, probs = softmax(scale · q·kᵀ + bias[window mod biasWindows]) [batch, heads, windows,
+// n, n] (n = window²), out [batch, side², heads · d] = probs · v at the tokens' own places.
+// The gradient also gives each task's logit gradient dLogits (shaped as probs), which summed
+// over samples and heads is the bias's.
+struct WindowAttentionShape {
+  size_t batch, heads, side, window, shift, d;
+};
+void windowAttention(const float* qkv, const float* bias, float* out, float* probs, WindowAttentionShape s, size_t biasWindows, float scale);
+void windowAttentionGrad(const float* dOut, const float* qkv, const float* probs, float* dQkv, float* dLogits, WindowAttentionShape s, float scale);
+
 // Convolution windows, NHWC: `batch` images height × width × channels; kh × kw windows every
 // strideH rows and strideW columns of the image padded by padTop rows above and padLeft columns
 // to the left; outH × outW windows.

@@ -9,6 +9,13 @@
  *   ATTENTION:       `qkv` [b, n, 3·h·d] (q | k | v, each `(h d)`), attrs `heads`, `scale` →
  *                    [out [b, n, h·d] = softmax(scale · q·kᵀ)·v per head, probs [b, h, n, n]]
  *   ATTENTION_GRAD:  `dy` [b, n, h·d], `qkv`, `probs`, attrs `heads`, `scale` → dqkv [b, n, 3·h·d]
+ *   WINDOW_ATTENTION: `qkv` [b, s, s, 3·h·d], `bias` [1 or windows, n, n], attrs `heads`,
+ *                    `window`, `shift`, `scale` → [out [b, s, s, h·d], probs [b, h, windows, n, n]]:
+ *                    Swin's attention within each window × window window (n = window²) of the
+ *                    grid rolled up and left by `shift`, softmax(scale · q·kᵀ + bias) · v, out at
+ *                    the tokens' own places (src/families/swin/model.ts)
+ *   WINDOW_ATTENTION_GRAD: `dy`, `qkv`, `probs`, attrs as WINDOW_ATTENTION → [dqkv, dLogits
+ *                    (shaped as probs: the logits' gradient, summed over b and h the bias's)]
  *   IM2COL:          `x` [b, h, w, c], attrs `kernel`, `stride`, `padding` (zeros) → the windows
  *                    [b, outH, outW, (kernel kernel c)] (see src/model/conv.ts)
  *   IM2COL_GRAD:     `dy` (the windows' gradient), attrs as IM2COL plus `height`, `width` → dx
@@ -35,6 +42,8 @@ export const LAYER_NORM = 'VitLayerNorm';
 export const LAYER_NORM_GRAD = 'VitLayerNormGrad';
 export const ATTENTION = 'VitAttention';
 export const ATTENTION_GRAD = 'VitAttentionGrad';
+export const WINDOW_ATTENTION = 'VitWindowAttention';
+export const WINDOW_ATTENTION_GRAD = 'VitWindowAttentionGrad';
 export const IM2COL = 'VitIm2col';
 export const IM2COL_GRAD = 'VitIm2colGrad';
 export const AFFINE = 'VitAffine';

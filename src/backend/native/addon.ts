@@ -19,6 +19,8 @@ export interface NativeAddon {
   layerNormGrad(heap: ArrayBuffer, dy: number, normalized: number, invStd: number, weight: number, dx: number, dWeight: number, dBias: number, rows: number, dim: number): void;
   attention(heap: ArrayBuffer, qkv: number, out: number, probs: number, batch: number, heads: number, n: number, d: number, scale: number): void;
   attentionGrad(heap: ArrayBuffer, dOut: number, qkv: number, probs: number, dQkv: number, batch: number, heads: number, n: number, d: number, scale: number): void;
+  windowAttention(heap: ArrayBuffer, qkv: number, bias: number, out: number, probs: number, ...shapeBiasWindowsScale: number[]): void;
+  windowAttentionGrad(heap: ArrayBuffer, dOut: number, qkv: number, probs: number, dQkv: number, dLogits: number, ...shapeScale: number[]): void;
   depthwiseConv(heap: ArrayBuffer, x: number, weight: number, bias: number, y: number, ...shape: number[]): void;
   depthwiseConvGrad(heap: ArrayBuffer, dy: number, x: number, weight: number, dx: number, dWeight: number, dBias: number, ...shape: number[]): void;
   batchNorm(heap: ArrayBuffer, x: number, weight: number, bias: number, y: number, mean: number, variance: number, invStd: number, n: number, c: number, eps: number, activation: number): void;
@@ -40,7 +42,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 7;
+const ABI = 8;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

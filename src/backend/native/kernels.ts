@@ -18,16 +18,19 @@ import {
   OPTIMIZER_STEP,
   type OptimizerParameter,
   type OptimizerRule,
+  WINDOW_ATTENTION,
+  WINDOW_ATTENTION_GRAD,
 } from '../fused-kernels.js';
 
 /**
  * On tfjs-backend-wasm, matrix products run single-threaded in wasm SIMD (batched or transposed
  * ones on a scalar fallback), and erf and exp one element at a time. The native addon (addon.ts)
  * runs them on the wasm heap itself, without copying: products with its own multithreaded GEMM;
- * GELU, LayerNorm and whole attention (forward and gradient) on all cores; CCT's im2col (and its
- * gradient) and max pooling's gradient likewise. `useNativeKernels` makes the addon's product
- * wasm's BatchMatMul kernel and registers the fused kernels of src/model/fused-kernels.ts; without
- * the addon (or with VIT_NATIVE=0, to measure against the plain backend) nothing changes.
+ * GELU, LayerNorm, whole attention and Swin's window attention (forward and gradient) on all
+ * cores; CCT's im2col (and its gradient) and max pooling's gradient likewise. `useNativeKernels`
+ * makes the addon's product wasm's BatchMatMul kernel and registers the fused kernels of
+ * src/backend/fused-kernels.ts; without the addon (or with VIT_NATIVE=0, to measure against the
+ * plain backend) nothing changes.
  */
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -231,6 +234,30 @@ function registerAttention(native: NativeAddon): void {
     native.attentionGrad(heapOf(backend), at(dy), at(qkv), at(probs), at(dQkv), batch, heads, n, d, attrs.scale as number);
     return dQkv;
   });
+  registerNative(WINDOW_ATTENTION, ({ qkv, bias }, attrs, backend) => {
+    const shape = windowAttentionShape(qkv, attrs);
+    const [batch, heads, side, window, , d] = shape;
+    const outputs = [backend.makeOutput([batch, side, side, heads * d], 'float32'), backend.makeOutput([batch, heads, (side / window) ** 2, window ** 2, window ** 2], 'float32')];
+    if (tf.util.sizeFromShape(outputs[1].shape) * d === 0) return outputs;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.windowAttention(heapOf(backend), at(qkv), at(bias), at(outputs[0]), at(outputs[1]), ...shape, bias.shape[0], attrs.scale as number);
+    return outputs;
+  });
+  registerNative(WINDOW_ATTENTION_GRAD, ({ dy, qkv, probs }, attrs, backend) => {
+    const shape = windowAttentionShape(qkv, attrs);
+    const outputs = [backend.makeOutput(qkv.shape, 'float32'), backend.makeOutput(probs.shape, 'float32')];
+    if (tf.util.sizeFromShape(probs.shape) * shape[5] === 0) return outputs;
+    const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    native.windowAttentionGrad(heapOf(backend), at(dy), at(qkv), at(probs), at(outputs[0]), at(outputs[1]), ...shape, attrs.scale as number);
+    return outputs;
+  });
+}
+
+/** [batch, heads, side, window, shift, dim_head] of a window attention kernel's qkv [batch, side, side, 3·heads·dim_head]. */
+function windowAttentionShape(qkv: tf.TensorInfo, attrs: Record<string, unknown>): number[] {
+  const [batch, side, , width] = qkv.shape;
+  const heads = attrs.heads as number;
+  return [batch, heads, side, attrs.window as number, attrs.shift as number, width / (3 * heads)];
 }
 
 /**

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { WINDOW_ATTENTION, WINDOW_ATTENTION_GRAD } from '../../backend/fused-kernels.js';
+import { hasKernel } from '../../backend/kernel-traits.js';
 import { CHANNELS } from '../../data/cifar10.js';
 import { rearrange, reduce } from '../../einops/index.js';
 import { layerNorm } from '../../layers/layer-norm.js';
@@ -88,10 +90,17 @@ export interface WindowAttentionSettings {
  *   softmax(q·kᵀ / √head_dim + bias) · v,
  * heads concatenated and projected. `bias` is [w², w²] (the position bias), or [windows, w², w²]
  * with a shifted block's masks added. A shifted block rolls the grid up and left by `shift`
- * first, so that its windows straddle the regular block's, and rolls the result back.
+ * first, so that its windows straddle the regular block's, and rolls the result back. Where the
+ * backend has the fused kernel, that is one kernel each way (fusedWindowAttention).
  */
 export function windowAttention(x: tf.Tensor, w: (name: string) => tf.Tensor, cfg: WindowAttentionSettings, bias: tf.Tensor): tf.Tensor {
   const { heads: h, headDim, windowSize: ws, shift } = cfg;
+  if (hasKernel(WINDOW_ATTENTION)) {
+    // The projections are per token, so rolling before q, k, v and back after the output
+    // projection is the same as the kernel's reading each window's rows where they lie.
+    const out = fusedWindowAttention(linear(x, w('attn.qkv.weight')), bias, { heads: h, window: ws, shift, scale: headDim ** -0.5 });
+    return linear(out, w('attn.out.weight'), w('attn.out.bias'));
+  }
   const side = x.shape[1]!;
   const rolled = shift > 0 ? cyclicShift(x, -shift) : x;
   // x·[Wq Wk Wv] = [x·Wq x·Wk x·Wv]: splitting the weight's columns rather than the product (as layers/attention.ts).
@@ -107,4 +116,33 @@ export function windowAttention(x: tf.Tensor, w: (name: string) => tf.Tensor, cf
   const out = rearrange(perWindow, 'b h (nh nw) (wh ww) d -> b (nh wh) (nw ww) (h d)', { nh: side / ws, wh: ws, ww: ws });
   const projected = linear(out, w('attn.out.weight'), w('attn.out.bias'));
   return shift > 0 ? cyclicShift(projected, shift) : projected;
+}
+
+/**
+ * windowAttention's middle as one kernel each way (WINDOW_ATTENTION, WINDOW_ATTENTION_GRAD; the
+ * caller checks the backend has them): qkv [b, s, s, 3·heads·d] (q | k | v, each `(h d)`) and
+ * bias [w², w²] or [windows, w², w²] → the heads' outputs [b, s, s, heads·d], each token in
+ * place. The kernels gather each window's rows (the shift is only which rows), so nothing is
+ * rolled, split or transposed. The backward pass keeps qkv and the probabilities; the bias's
+ * gradient is the logits' gradient summed over samples and heads (and windows, for one bias).
+ */
+export function fusedWindowAttention(qkv: tf.Tensor, bias: tf.Tensor, attrs: { heads: number; window: number; shift: number; scale: number }): tf.Tensor {
+  const n = attrs.window * attrs.window;
+  const op = tf.customGrad((qkvIn, biasIn, save) => {
+    const [qkv, bias] = [qkvIn as tf.Tensor, biasIn as tf.Tensor];
+    const biasWindows = bias.rank === 3 ? bias.shape[0]! : 1;
+    const [out, probs] = tf.engine().runKernel(WINDOW_ATTENTION, { qkv, bias: tf.reshape(bias, [biasWindows, n, n]) } as tf.NamedTensorMap, attrs) as tf.Tensor[];
+    (save as tf.GradSaveFunc)([qkv, probs]);
+    return {
+      value: out,
+      gradFunc: (dy, [qkv, probs]) => {
+        const [dQkv, dLogits] = tf.engine().runKernel(WINDOW_ATTENTION_GRAD, { dy, qkv, probs } as tf.NamedTensorMap, attrs) as tf.Tensor[];
+        // Summed over samples and heads as a product (wasm's Sum over leading axes transposes first): [windows, n, n].
+        const [b, h, windows] = dLogits.shape;
+        const perWindow = tf.reshape(tf.matMul(tf.ones([1, b! * h!]), tf.reshape(dLogits, [b! * h!, -1])), [windows!, n, n]);
+        return [dQkv, tf.reshape(biasWindows === 1 ? tf.sum(perWindow, 0) : perWindow, bias.shape)];
+      },
+    };
+  }) as (qkv: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
+  return op(qkv, bias);
 }
