@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 8;
+constexpr int kAbi = 9;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -101,6 +101,18 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
 napi_value GeluGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (a.ok(5, "geluGrad")) geluGrad(a.floats(1), a.floats(2), a.floats(3), a.size(4));
+  return nullptr;
+}
+// silu(heap, x, out, n)
+napi_value Silu(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(4, "silu")) silu(a.floats(1), a.floats(2), a.size(3));
+  return nullptr;
+}
+// siluGrad(heap, x, dy, out, n)
+napi_value SiluGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(5, "siluGrad")) siluGrad(a.floats(1), a.floats(2), a.floats(3), a.size(4));
   return nullptr;
 }
 // add(heap, a, b, out, n)
@@ -263,6 +275,23 @@ napi_value Slice(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// permute(heap, x, out, elementBytes, geometry): geometry is a Float64Array [rank, shape…, perm…],
+// perm's last entry rank − 1.
+napi_value Permute(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok(5, "permute")) return nullptr;
+  const std::vector<double> g = a.doubles(4);
+  const size_t rank = g.empty() ? 0 : static_cast<size_t>(g[0]);
+  if (rank == 0 || rank > 8 || g.size() != 1 + 2 * rank || static_cast<size_t>(g[2 * rank]) != rank - 1) {
+    napi_throw_range_error(env, nullptr, "permute: expected [rank ≤ 8, shape, perm] with the last axis kept last");
+    return nullptr;
+  }
+  size_t dims[16];
+  for (size_t i = 0; i < 2 * rank; i++) dims[i] = static_cast<size_t>(g[1 + i]);
+  permuteCopy(a.floats(1), a.floats(2), a.size(3), rank, dims, dims + rank);
+  return nullptr;
+}
+
 napi_value String(napi_env env, const std::string& s) {
   napi_value value;
   napi_create_string_utf8(env, s.c_str(), s.size(), &value);
@@ -321,7 +350,10 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
   exportFunction(env, exports, "optimizerStep", OptimizerStep);
   exportFunction(env, exports, "optimizerTableLayout", OptimizerTableLayout);
+  exportFunction(env, exports, "silu", Silu);
+  exportFunction(env, exports, "siluGrad", SiluGrad);
   exportFunction(env, exports, "slice", Slice);
+  exportFunction(env, exports, "permute", Permute);
   return exports;
 }
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include "kernels.h"
@@ -29,6 +30,32 @@ void sliceCopy(const void* x, void* out, size_t elementBytes, size_t rank, const
       for (size_t i = axis; i-- > 0;) {
         offset += (begin[i] + rest % size[i]) * stride[i];
         rest /= size[i];
+      }
+      std::memcpy(dst + r * run * elementBytes, src + offset * elementBytes, run * elementBytes);
+    }
+  });
+}
+
+// Out's axis i is x's axis perm[i], the last axis kept last (the caller checks): each run of
+// shape[rank − 1] elements is one memcpy, out's runs in order split over threads, each run's
+// source found by walking out's other axes as an odometer over x's strides.
+void permuteCopy(const void* x, void* out, size_t elementBytes, size_t rank, const size_t* shape, const size_t* perm) {
+  size_t stride[8] = {};
+  for (size_t i = rank, s = 1; i-- > 0;) {
+    stride[i] = s;
+    s *= shape[i];
+  }
+  const size_t run = shape[rank - 1];
+  size_t runs = 1;
+  for (size_t i = 0; i + 1 < rank; i++) runs *= shape[perm[i]];
+  const auto* src = static_cast<const unsigned char*>(x);
+  auto* dst = static_cast<unsigned char*>(out);
+  parallelFor(runs, std::max<size_t>(1, 65536 / std::max<size_t>(1, run)), [&](size_t first, size_t last) {
+    for (size_t r = first; r < last; r++) {
+      size_t offset = 0, rest = r;
+      for (size_t i = rank - 1; i-- > 0;) {
+        offset += (rest % shape[perm[i]]) * stride[perm[i]];
+        rest /= shape[perm[i]];
       }
       std::memcpy(dst + r * run * elementBytes, src + offset * elementBytes, run * elementBytes);
     }

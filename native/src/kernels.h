@@ -16,6 +16,9 @@ void affine(const float* x, const float* w, const float* bias, float* out, size_
 // out = x · Φ(x) and its gradient dy · (Φ(x) + x · φ(x)) (Φ, φ: the standard normal's CDF and density).
 void gelu(const float* x, float* out, size_t n);
 void geluGrad(const float* x, const float* dy, float* out, size_t n);
+// out = x · σ(x) (SiLU) and its gradient dy · σ(x) · (1 + x · (1 − σ(x))).
+void silu(const float* x, float* out, size_t n);
+void siluGrad(const float* x, const float* dy, float* out, size_t n);
 // out = a + b.
 void add(const float* a, const float* b, float* out, size_t n);
 
@@ -86,6 +89,9 @@ void batchNormGrad(const float* dy, const float* x, const float* mean, const flo
 
 // out = x[begin : begin + size] along every axis (rank ≤ 8), for elements of any byte size.
 void sliceCopy(const void* x, void* out, size_t elementBytes, size_t rank, const size_t* shape, const size_t* begin, const size_t* size);
+// out = x with its axes permuted, out's axis i being x's axis perm[i], rank ≤ 8, for elements of
+// any byte size; the last axis must stay last (perm[rank − 1] = rank − 1).
+void permuteCopy(const void* x, void* out, size_t elementBytes, size_t rank, const size_t* shape, const size_t* perm);
 
 // One optimizer step over every parameter in one call, after clipping all gradients together by
 // their global norm (clip = min(maxNorm / (norm + 1e-6), 1), or 1 without clipping), each by its

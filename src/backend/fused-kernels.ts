@@ -3,6 +3,7 @@
  * registers them for wasm: see src/backend/native/kernels.ts), falling back to tfjs ops otherwise.
  *   GELU:            x · Φ(x) of `x`
  *   GELU_GRAD:       `dy` · d/dx x · Φ(x)
+ *   SILU, SILU_GRAD: x · σ(x) of `x`; `dy` · σ(x) · (1 + x · (1 − σ(x))) (src/layers/silu.ts)
  *   LAYER_NORM:      `x`, `weight`, `bias` (attr `eps`) → [x̂ · weight + bias, x̂, 1/σ] over the
  *                    last axis; 1/σ has a trailing axis of 1
  *   LAYER_NORM_GRAD: `dy`, `normalized` (x̂), `invStd` (1/σ), `weight` → [dx, dWeight, dBias]
@@ -38,6 +39,8 @@
  */
 export const GELU = 'VitGelu';
 export const GELU_GRAD = 'VitGeluGrad';
+export const SILU = 'VitSilu';
+export const SILU_GRAD = 'VitSiluGrad';
 export const LAYER_NORM = 'VitLayerNorm';
 export const LAYER_NORM_GRAD = 'VitLayerNormGrad';
 export const ATTENTION = 'VitAttention';

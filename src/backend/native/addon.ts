@@ -14,6 +14,8 @@ export interface NativeAddon {
   affine(heap: ArrayBuffer, x: number, w: number, bias: number, out: number, m: number, n: number, k: number): void;
   gelu(heap: ArrayBuffer, x: number, out: number, n: number): void;
   geluGrad(heap: ArrayBuffer, x: number, dy: number, out: number, n: number): void;
+  silu(heap: ArrayBuffer, x: number, out: number, n: number): void;
+  siluGrad(heap: ArrayBuffer, x: number, dy: number, out: number, n: number): void;
   add(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
   layerNorm(heap: ArrayBuffer, x: number, weight: number, bias: number, out: number, normalized: number, invStd: number, rows: number, dim: number, eps: number): void;
   layerNormGrad(heap: ArrayBuffer, dy: number, normalized: number, invStd: number, weight: number, dx: number, dWeight: number, dBias: number, rows: number, dim: number): void;
@@ -30,6 +32,7 @@ export interface NativeAddon {
   maxPool(heap: ArrayBuffer, x: number, y: number, ...window: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, y: number, dx: number, ...window: number[]): void;
   slice(heap: ArrayBuffer, x: number, out: number, elementBytes: number, geometry: Float64Array): void;
+  permute(heap: ArrayBuffer, x: number, out: number, elementBytes: number, geometry: Float64Array): void;
   optimizerStep(heap: ArrayBuffer, table: Float64Array, ...settingsAndNormOut: (number | boolean)[]): void;
   /** The field names of one row of optimizerStep's table, in order. */
   optimizerTableLayout(): string[];
@@ -42,7 +45,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 8;
+const ABI = 9;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

@@ -18,6 +18,8 @@ import {
   OPTIMIZER_STEP,
   type OptimizerParameter,
   type OptimizerRule,
+  SILU,
+  SILU_GRAD,
   WINDOW_ATTENTION,
   WINDOW_ATTENTION_GRAD,
 } from '../fused-kernels.js';
@@ -61,6 +63,10 @@ export function useNativeKernels(): { installed: boolean; reason: string } {
   registerElementwise(GELU, ({ x }, backend, out) => addon.gelu(heapOf(backend), at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape)));
   registerElementwise(GELU_GRAD, ({ x, dy }, backend, out) =>
     addon.geluGrad(heapOf(backend), at(backend, x), at(backend, dy), at(backend, out), tf.util.sizeFromShape(x.shape)),
+  );
+  registerElementwise(SILU, ({ x }, backend, out) => addon.silu(heapOf(backend), at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape)));
+  registerElementwise(SILU_GRAD, ({ x, dy }, backend, out) =>
+    addon.siluGrad(heapOf(backend), at(backend, x), at(backend, dy), at(backend, out), tf.util.sizeFromShape(x.shape)),
   );
   registerLayerNorm(addon);
   registerAttention(addon);
@@ -175,6 +181,42 @@ function registerSlices(native: NativeAddon): void {
       return part;
     }) as unknown as tf.TensorInfo;
   });
+  // A transpose that keeps the (merged) last axis last is runs of memcpy on all cores; wasm's own
+  // walks every element on one thread, through a generic path above rank 4 (MobileViT's unfold
+  // and fold, 'b (h ph) (w pw) d -> b (ph pw) (h w) d', were a fifth of its step). The others stay wasm's.
+  overrideWasmKernel(tf.Transpose, ({ inputs: { x }, attrs, backend }: SliceArgs) => {
+    if (!sliceable(x)) return null;
+    const { shape, perm } = mergedPermutation(x.shape, attrs.perm as number[]);
+    if (perm[perm.length - 1] !== perm.length - 1) return null;
+    const out = backend.makeOutput((attrs.perm as number[]).map((axis) => x.shape[axis]), x.dtype);
+    if (tf.util.sizeFromShape(x.shape) === 0) return out;
+    native.permute(heapOf(backend), at(backend, x), at(backend, out), 4, Float64Array.from([shape.length, ...shape, ...perm]));
+    return out;
+  });
+}
+
+/**
+ * The same permutation on fewer axes: axes of size 1 dropped, and axes that stay neighbours in
+ * the same order merged into one, e.g. [b, h, n, d] by [0, 2, 1, 3] with h = 1 is the identity
+ * on [b·n·d]. The result has at least one axis.
+ */
+export function mergedPermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  // The axes that are not 1, numbered anew in input order (so that 0 and 2 around a dropped 1 are neighbours).
+  const sizes = shape.filter((size) => size !== 1);
+  const renumbered = new Map(shape.flatMap((size, axis) => (size === 1 ? [] : [axis])).map((axis, i) => [axis, i]));
+  // Runs of consecutive input axes in output order become one axis each.
+  const groups: number[][] = [];
+  for (const axis of perm.filter((a) => shape[a] !== 1).map((a) => renumbered.get(a)!)) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1] === axis - 1) last.push(axis);
+    else groups.push([axis]);
+  }
+  if (groups.length === 0) return { shape: [1], perm: [0] };
+  const byInputOrder = [...groups].sort((a, b) => a[0] - b[0]);
+  return {
+    shape: byInputOrder.map((group) => group.reduce((size, axis) => size * sizes[axis], 1)),
+    perm: groups.map((group) => byInputOrder.indexOf(group)),
+  };
 }
 
 /**

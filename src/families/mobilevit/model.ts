@@ -11,6 +11,7 @@ import { layerNorm } from '../../layers/layer-norm.js';
 import { linear } from '../../layers/linear.js';
 import { type Params, paramOf } from '../../layers/params.js';
 import { residualAdd } from '../../layers/residual.js';
+import { silu } from '../../layers/silu.js';
 import type { ForwardOptions } from '../family.js';
 import { type MobileVitBlock, type MobileVitConfig, type Mv2Block, TRANSFORMER, mobileVitBlocks, mv2Blocks } from './config.js';
 
@@ -60,13 +61,13 @@ class Layers {
     this.dropout = seededDropout(opts);
   }
 
-  /** BatchNorm `norm` (default `<conv>_norm`) of the conv `conv`, then SiLU unless `silu` is false: 1×1 convs as products, k×k with padding (k − 1)/2. */
-  cbs(x: tf.Tensor4D, conv: string, norm = `${conv}_norm`, stride = 1, inputIsData = false, silu = true): tf.Tensor4D {
+  /** BatchNorm `norm` (default `<conv>_norm`) of the conv `conv`, then SiLU unless `activate` is false: 1×1 convs as products, k×k with padding (k − 1)/2. */
+  cbs(x: tf.Tensor4D, conv: string, norm = `${conv}_norm`, stride = 1, inputIsData = false, activate = true): tf.Tensor4D {
     const weight = this.p(`${conv}.weight`);
     const [k] = weight.shape;
     const convolved = k === 1 && stride === 1 ? pointwise(x, weight) : conv2d(x, weight, stride, (k - 1) / 2, inputIsData);
     const y = batchNorm(convolved, this.p, norm, 'none', this.opts) as tf.Tensor4D;
-    return silu ? siluOf(y) : y;
+    return activate ? silu(y) : y;
   }
 
   /**
@@ -78,7 +79,7 @@ class Layers {
     const { prefix, stride } = block;
     const expanded = block.expand ? this.cbs(x, `${prefix}.expand`) : x;
     const filtered = stridedDepthwise(expanded, this.p(`${prefix}.depthwise.weight`), stride);
-    const hidden = siluOf(batchNorm(filtered, this.p, `${prefix}.depthwise_norm`, 'none', this.opts) as tf.Tensor4D);
+    const hidden = silu(batchNorm(filtered, this.p, `${prefix}.depthwise_norm`, 'none', this.opts) as tf.Tensor4D);
     const projected = this.cbs(hidden, `${prefix}.project`, undefined, 1, false, false);
     return block.residual ? (residualAdd(x, projected) as tf.Tensor4D) : projected;
   }
@@ -105,14 +106,9 @@ class Layers {
   private transformerLayer(x: tf.Tensor, w: Weights): tf.Tensor {
     const attended = residualAdd(x, selfAttention(layerNorm(x, w('attn.norm.weight'), w('attn.norm.bias')), w, ATTENTION, this.dropout));
     const normed = layerNorm(attended, w('mlp.norm.weight'), w('mlp.norm.bias'));
-    const hidden = siluOf(linear(normed, w('mlp.fc1.weight'), w('mlp.fc1.bias')));
+    const hidden = silu(linear(normed, w('mlp.fc1.weight'), w('mlp.fc1.bias')));
     return residualAdd(attended, linear(hidden, w('mlp.fc2.weight'), w('mlp.fc2.bias')));
   }
-}
-
-/** SiLU (swish): x · σ(x). */
-function siluOf<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(x));
 }
 
 /** A 1×1 convolution without bias is a Linear on every position: weight [1, 1, c_in, c_out] as [c_in, c_out]. */
