@@ -22,6 +22,7 @@ import { evaluate } from '../src/train/evaluate.js';
 import { FRESH_STATE } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { vit } from './helpers/cli.js';
+import { CASES } from './helpers/family-cases.js';
 
 /**
  * What every registered model family must do, run over the registry: its closed-form parameter
@@ -30,19 +31,6 @@ import { vit } from './helpers/cli.js';
  * the same bytes and PyTorch's logits are `vit eval`'s; the ONNX graph in ONNX Runtime gives
  * `vit eval`'s logits. A family added to the registry without a case here fails the first test.
  */
-const CASES: Record<string, Record<string, unknown>> = {
-  vit: { name: 'vit', dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8, pool: 'mean' },
-  cct: { name: 'cct', dim: 16, depth: 1, heads: 2, mlp_ratio: 2, conv_layers: 2, conv_channels: 64, positional_embedding: 'sine' },
-  convmixer: { name: 'convmixer', dim: 16, depth: 2, kernel_size: 6, patch_size: 4 },
-  resnet: { name: 'resnet', num_blocks: [1, 1, 1, 1] },
-  swin: { name: 'swin', hidden_dim: 4, layers: [2, 2, 2, 2], heads: [1, 1, 2, 2], head_dim: 4, window_size: 2, downscaling_factors: [4, 2, 1, 1], relative_pos_embedding: false },
-  mlpmixer: { name: 'mlpmixer', dim: 16, depth: 2, patch_size: 8, expansion_factor: 2, expansion_factor_token: 0.5 },
-  simplevit: { name: 'simplevit', dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 8 },
-  vit_small: { name: 'vit_small', dim: 16, depth: 2, heads: 2, dim_head: 8, mlp_dim: 32, patch_size: 4 },
-  cait: { name: 'cait', dim: 16, depth: 2, cls_depth: 2, heads: 3, dim_head: 8, mlp_dim: 32, patch_size: 8 },
-  // At 64: the 32×32 images resized (data.resize), so every comparison below includes the resize.
-  mobilevit: { name: 'mobilevit', image_size: 64, dims: [8, 12, 16], channels: [4, 4, 8, 8, 8, 8, 12, 12, 16, 16, 24], expansion: 2, patch_size: 2 },
-};
 /** kentaroy47's normalisation, not the default: the graph and the import must carry it. */
 const DATA = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
 const IMAGES = 6;

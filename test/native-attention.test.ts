@@ -5,7 +5,9 @@ import { nativeOrSkip } from './helpers/native.js';
 import { useBackend } from '../src/backend/index.js';
 import { vitForward } from '../src/families/vit/model.js';
 import { fusedSelfAttention } from '../src/layers/attention.js';
-import { initParams } from '../src/model/index.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import { type ModelConfig, initParams, modelForward } from '../src/model/index.js';
+import { CASES as FAMILY_CASES } from './helpers/family-cases.js';
 import { vitConfig } from './helpers/model-configs.js';
 
 /**
@@ -53,6 +55,28 @@ for (const { b, n, heads, d } of CASES) {
   });
 }
 
+test('fused attention with the diagonal masked is softmax over the other tokens (locality self-attention), and so is its gradient', (t) => {
+  if (!nativeOrSkip(t)) return;
+  tf.tidy(() => {
+    const [b, n, heads, d] = [3, 17, 2, 8];
+    const qkv = tf.mul(tf.randomNormal([b, n, 3 * heads * d], 0, 1, 'float32', 7), 2);
+    const dy = tf.randomNormal([b, n, heads * d], 0, 1, 'float32', 8);
+    const masked = (x: tf.Tensor) => {
+      const [q, k, v] = tf.split(x, 3, 2).map((part) => tf.transpose(tf.reshape(part, [b, n, heads, d]), [0, 2, 1, 3]));
+      const eye = tf.eye(n);
+      const dots = tf.add(tf.mul(tf.matMul(q, k, false, true), tf.sub(1, eye)), tf.mul(eye, -3.4028234663852886e38));
+      return tf.reshape(tf.transpose(tf.matMul(tf.softmax(dots), v), [0, 2, 1, 3]), [b, n, heads * d]);
+    };
+    const fused = (x: tf.Tensor) => fusedSelfAttention(x, heads, 1, true);
+    close(fused(qkv), masked(qkv), 'value');
+    const grad = (f: (x: tf.Tensor) => tf.Tensor) => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), dy)))(qkv);
+    close(grad(fused), grad(masked), 'dqkv');
+    // One token: PyTorch's masked_fill(−max) then softmax gives it all the weight, as the unmasked kernel.
+    const one = tf.randomNormal([2, 1, 12], 0, 1, 'float32', 9);
+    close(fusedSelfAttention(one, 2, 1, true), fusedSelfAttention(one, 2, 1), 'one token');
+  });
+});
+
 test('fused attention of an empty batch is empty, and so is its gradient (wasm\'s own Softmax fails on it)', (t) => {
   if (!nativeOrSkip(t)) return;
   tf.tidy(() => {
@@ -92,6 +116,32 @@ test('a model with fused attention and LayerNorm gives the loss and gradients of
   const [wasmLoss, wasmGrads] = lossAndGrads();
   assert.ok(Math.abs(cpuLoss - wasmLoss) <= 1e-4 * (1 + Math.abs(cpuLoss)), `loss cpu ${cpuLoss}, wasm ${wasmLoss}`);
   assert.deepEqual(Object.keys(wasmGrads).sort(), Object.keys(cpuGrads).sort());
+  for (const [name, g] of Object.entries(cpuGrads)) {
+    g.forEach((e, i) => assert.ok(Math.abs(wasmGrads[name][i] - e) <= 1e-3 * (1 + Math.abs(e)), `${name}[${i}] wasm ${wasmGrads[name][i]} vs cpu ${e}`));
+  }
+});
+
+test("vit_small's locality self-attention on the fused kernel gives the loss and gradients (the temperature's too) of the cpu backend", async (t) => {
+  if (!nativeOrSkip(t)) return;
+  const model: ModelConfig = ConfigSchema.parse({ model: { ...FAMILY_CASES.vit_small, dropout: 0, emb_dropout: 0 } }).model;
+  const images = Float32Array.from({ length: 3 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37));
+  const lossAndGrads = () => {
+    const params = initParams(model, 0);
+    const result = tf.tidy(() => {
+      const x = tf.tensor4d(images, [3, 32, 32, 3]);
+      const loss = () => tf.sum(tf.mul(modelForward(params, model, x, { training: true, seed: 1 }), tf.linspace(-1, 1, 30).reshape([3, 10]))) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(loss, Object.values(params));
+      return [value.dataSync()[0], Object.fromEntries(Object.entries(params).map(([name, p]) => [name, grads[p.name].dataSync()]))] as const;
+    });
+    tf.dispose(Object.values(params));
+    return result;
+  };
+  await useBackend('cpu');
+  const [cpuLoss, cpuGrads] = lossAndGrads();
+  await useBackend('wasm');
+  const [wasmLoss, wasmGrads] = lossAndGrads();
+  assert.ok(Math.abs(cpuLoss - wasmLoss) <= 1e-4 * (1 + Math.abs(cpuLoss)), `loss cpu ${cpuLoss}, wasm ${wasmLoss}`);
+  assert.ok('blocks.0.attn.temperature' in wasmGrads);
   for (const [name, g] of Object.entries(cpuGrads)) {
     g.forEach((e, i) => assert.ok(Math.abs(wasmGrads[name][i] - e) <= 1e-3 * (1 + Math.abs(e)), `${name}[${i}] wasm ${wasmGrads[name][i]} vs cpu ${e}`));
   }

@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 9;
+constexpr int kAbi = 10;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -133,10 +133,10 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   if (a.ok(10, "layerNormGrad")) layerNormGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.floats(7), a.size(8), a.size(9));
   return nullptr;
 }
-// attention(heap, qkv, out, probs, batch, heads, n, d, scale)
+// attention(heap, qkv, out, probs, batch, heads, n, d, scale, maskDiagonal)
 napi_value Attention(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  if (a.ok(9, "attention")) attention(a.floats(1), a.floats(2), a.floats(3), a.attention(4), static_cast<float>(a.number(8)));
+  if (a.ok(10, "attention")) attention(a.floats(1), a.floats(2), a.floats(3), a.attention(4), static_cast<float>(a.number(8)), a.flag(9));
   return nullptr;
 }
 // attentionGrad(heap, dOut, qkv, probs, dQkv, batch, heads, n, d, scale)

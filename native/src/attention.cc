@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "gemm.h"
@@ -26,6 +27,21 @@ VIT_VECTOR_CLONES void scaledSoftmax(float* __restrict p, size_t n, float scale)
     float* row = p + i * n;
     const float max = laneMax(n, [=](size_t j) { return scale * row[j]; });
     for (size_t j = 0; j < n; j++) row[j] = expApprox(scale * row[j] - max);
+    const float inv = 1.0f / laneSum(n, [=](size_t j) { return row[j]; });
+    for (size_t j = 0; j < n; j++) row[j] *= inv;
+  }
+}
+
+// Each row i of p ← softmax(scale · row) over the columns j ≠ i, with p[i][i] = 0: PyTorch's
+// masked_fill of the diagonal with −max before the softmax (locality self-attention), for n ≥ 2
+// (scale > 0).
+VIT_VECTOR_CLONES void scaledSoftmaxOffDiagonal(float* __restrict p, size_t n, float scale) {
+  for (size_t i = 0; i < n; i++) {
+    float* row = p + i * n;
+    row[i] = -std::numeric_limits<float>::infinity();  // never the maximum (n ≥ 2); its exp is set to 0 below
+    const float max = laneMax(n, [=](size_t j) { return scale * row[j]; });
+    for (size_t j = 0; j < n; j++) row[j] = expApprox(scale * row[j] - max);
+    row[i] = 0.0f;
     const float inv = 1.0f / laneSum(n, [=](size_t j) { return row[j]; });
     for (size_t j = 0; j < n; j++) row[j] *= inv;
   }
@@ -152,7 +168,7 @@ void windowAttentionGrad(const float* dOut, const float* qkv, const float* probs
 // One task per (sample, head), each on one thread with its own small products; q, k and v are
 // read in place from qkv and out written in place (strided operands), so nothing is split or
 // transposed.
-void attention(const float* qkv, float* out, float* probs, AttentionShape s, float scale) {
+void attention(const float* qkv, float* out, float* probs, AttentionShape s, float scale, bool maskDiagonal) {
   const Layout at{s};
   const size_t n = s.n, d = s.d;
   forEachTask(s.batch * s.heads, [&](size_t task) {
@@ -162,7 +178,12 @@ void attention(const float* qkv, float* out, float* probs, AttentionShape s, flo
     const float* v = k + at.outRow();
     float* p = probs + at.probsAt(b, h);
     gemmSerial(n, n, d, Operand{q, at.qkvRow(), false}, Operand{k, at.qkvRow(), true}, p, n);
-    scaledSoftmax(p, n, scale);
+    // One token alone: masked_fill's −max is then the row's maximum, and PyTorch's softmax gives it 1.
+    if (maskDiagonal && n > 1) {
+      scaledSoftmaxOffDiagonal(p, n, scale);
+    } else {
+      scaledSoftmax(p, n, scale);
+    }
     gemmSerial(n, d, n, Operand{p, n, false}, Operand{v, at.qkvRow(), false}, out + at.outAt(b, h), at.outRow());
   });
 }

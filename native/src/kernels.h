@@ -30,11 +30,13 @@ void layerNormGrad(const float* dy, const float* normalized, const float* invStd
                    size_t rows, size_t dim);
 
 // Multi-head self-attention on qkv [batch, n, 3 · heads · d] (q | k | v, each heads × d):
-// probs = softmax(scale · q·kᵀ) [batch, heads, n, n], out = probs · v [batch, n, heads · d].
+// probs = softmax(scale · q·kᵀ) [batch, heads, n, n], out = probs · v [batch, n, heads · d]. With
+// maskDiagonal, no token attends to itself (probs' diagonal is 0: locality self-attention); the
+// gradient needs no flag, as P's zero diagonal gives its logits a zero gradient.
 struct AttentionShape {
   size_t batch, heads, n, d;
 };
-void attention(const float* qkv, float* out, float* probs, AttentionShape s, float scale);
+void attention(const float* qkv, float* out, float* probs, AttentionShape s, float scale, bool maskDiagonal);
 void attentionGrad(const float* dOut, const float* qkv, const float* probs, float* dQkv, AttentionShape s, float scale);
 
 // Swin's (shifted) window attention on qkv [batch, side², 3 · heads · d] (tokens row-major on a

@@ -7,7 +7,8 @@
  *   LAYER_NORM:      `x`, `weight`, `bias` (attr `eps`) → [x̂ · weight + bias, x̂, 1/σ] over the
  *                    last axis; 1/σ has a trailing axis of 1
  *   LAYER_NORM_GRAD: `dy`, `normalized` (x̂), `invStd` (1/σ), `weight` → [dx, dWeight, dBias]
- *   ATTENTION:       `qkv` [b, n, 3·h·d] (q | k | v, each `(h d)`), attrs `heads`, `scale` →
+ *   ATTENTION:       `qkv` [b, n, 3·h·d] (q | k | v, each `(h d)`), attrs `heads`, `scale`,
+ *                    `maskDiagonal` (optional: no token attends to itself) →
  *                    [out [b, n, h·d] = softmax(scale · q·kᵀ)·v per head, probs [b, h, n, n]]
  *   ATTENTION_GRAD:  `dy` [b, n, h·d], `qkv`, `probs`, attrs `heads`, `scale` → dqkv [b, n, 3·h·d]
  *   WINDOW_ATTENTION: `qkv` [b, s, s, 3·h·d], `bias` [1 or windows, n, n], attrs `heads`,

@@ -59,10 +59,12 @@ export function selfAttention(
  * (ATTENTION, ATTENTION_GRAD; the caller checks that the backend has them). The kernels read each
  * head's q, k, v in place and run the heads in parallel, so nothing is split or transposed.
  * The backward pass keeps qkv and the attention probabilities P, and with dS = scale · P ⊙ (dP −
- * rowsum(dP ⊙ P)), dP = dO·vᵀ, returns dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dO.
+ * rowsum(dP ⊙ P)), dP = dO·vᵀ, returns dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dO. With `maskDiagonal` no
+ * token attends to itself (vit_small's locality self-attention): P's diagonal is 0, and so is its
+ * logits' gradient.
  */
-export function fusedSelfAttention(qkv: tf.Tensor, heads: number, scale: number): tf.Tensor {
-  const attrs = { heads, scale };
+export function fusedSelfAttention(qkv: tf.Tensor, heads: number, scale: number, maskDiagonal = false): tf.Tensor {
+  const attrs = { heads, scale, maskDiagonal };
   const op = tf.customGrad((qkv, save) => {
     const [out, probs] = tf.engine().runKernel(ATTENTION, { qkv } as tf.NamedTensorMap, attrs) as tf.Tensor[];
     (save as tf.GradSaveFunc)([qkv as tf.Tensor, probs]);

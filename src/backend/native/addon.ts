@@ -19,7 +19,7 @@ export interface NativeAddon {
   add(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
   layerNorm(heap: ArrayBuffer, x: number, weight: number, bias: number, out: number, normalized: number, invStd: number, rows: number, dim: number, eps: number): void;
   layerNormGrad(heap: ArrayBuffer, dy: number, normalized: number, invStd: number, weight: number, dx: number, dWeight: number, dBias: number, rows: number, dim: number): void;
-  attention(heap: ArrayBuffer, qkv: number, out: number, probs: number, batch: number, heads: number, n: number, d: number, scale: number): void;
+  attention(heap: ArrayBuffer, qkv: number, out: number, probs: number, batch: number, heads: number, n: number, d: number, scale: number, maskDiagonal: boolean): void;
   attentionGrad(heap: ArrayBuffer, dOut: number, qkv: number, probs: number, dQkv: number, batch: number, heads: number, n: number, d: number, scale: number): void;
   windowAttention(heap: ArrayBuffer, qkv: number, bias: number, out: number, probs: number, ...shapeBiasWindowsScale: number[]): void;
   windowAttentionGrad(heap: ArrayBuffer, dOut: number, qkv: number, probs: number, dQkv: number, dLogits: number, ...shapeScale: number[]): void;
@@ -45,7 +45,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 9;
+const ABI = 10;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

@@ -265,7 +265,7 @@ function registerAttention(native: NativeAddon): void {
     const outputs = [backend.makeOutput([batch, n, heads * d], 'float32'), backend.makeOutput([batch, heads, n, n], 'float32')];
     if (batch * n * heads * d === 0) return outputs;
     const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    native.attention(heapOf(backend), at(qkv), at(outputs[0]), at(outputs[1]), batch, heads, n, d, attrs.scale as number);
+    native.attention(heapOf(backend), at(qkv), at(outputs[0]), at(outputs[1]), batch, heads, n, d, attrs.scale as number, attrs.maskDiagonal === true);
     return outputs;
   });
   registerNative(ATTENTION_GRAD, ({ dy, qkv, probs }, attrs, backend) => {
