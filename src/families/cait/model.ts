@@ -46,7 +46,9 @@ export function caitForward(
     const kept = keptBlocks(stackDepth(cfg, name), cfg.layer_dropout, layerRng);
     kept.forEach((keep, i) => {
       const prefix = `${name}.${i}.`;
-      x = keep ? block(x, context, (n) => p(prefix + n)) : skippedBlock(x, names.filter((n) => n.startsWith(prefix)).map(p));
+      // A tidy per block frees what the backward pass does not keep as soon as the block is done.
+      const input = x;
+      x = keep ? tf.tidy(() => block(input, context, (n) => p(prefix + n))) : skippedBlock(x, names.filter((n) => n.startsWith(prefix)).map(p));
     });
     return x;
   };

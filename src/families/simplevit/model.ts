@@ -45,10 +45,14 @@ export function simpleVitForward(
 
     for (let i = 0; i < cfg.depth; i++) {
       const block = (name: string) => p(`blocks.${i}.${name}`);
-      const attnIn = layerNorm(x, block('attn.norm.weight'), block('attn.norm.bias'));
-      x = residualAdd(x, selfAttention(attnIn, block, attention, noDropout, opts.captureAttention));
-      const mlpIn = layerNorm(x, block('mlp.norm.weight'), block('mlp.norm.bias'));
-      x = residualAdd(x, mlp(mlpIn, block, 0, noDropout));
+      // A tidy per block frees what the backward pass does not keep as soon as the block is done.
+      const input = x;
+      x = tf.tidy(() => {
+        const attnIn = layerNorm(input, block('attn.norm.weight'), block('attn.norm.bias'));
+        const y = residualAdd(input, selfAttention(attnIn, block, attention, noDropout, opts.captureAttention));
+        const mlpIn = layerNorm(y, block('mlp.norm.weight'), block('mlp.norm.bias'));
+        return residualAdd(y, mlp(mlpIn, block, 0, noDropout));
+      });
     }
 
     const pooled = reduce(x, 'b n d -> b d', 'mean');

@@ -43,10 +43,15 @@ export function vitForward(
       const block = (name: string) => p(`blocks.${i}.${name}`);
       // Stochastic depth drops a whole residual branch per sample: mask shape [b, 1, 1].
       const dropPath = (branch: tf.Tensor) => dropout(branch, dropPathRate(cfg, i), [b, 1, 1]);
-      const attnIn = layerNorm(x, block('attn.norm.weight'), block('attn.norm.bias'));
-      x = residualAdd(x, dropPath(selfAttention(attnIn, block, cfg, dropout, opts.captureAttention)));
-      const mlpIn = layerNorm(x, block('mlp.norm.weight'), block('mlp.norm.bias'));
-      x = residualAdd(x, dropPath(mlp(mlpIn, block, cfg.dropout, dropout)));
+      // A tidy per block frees what the backward pass does not keep as soon as the block is done
+      // (in evaluation, everything but its output: a large eval batch held every block's otherwise).
+      const input = x;
+      x = tf.tidy(() => {
+        const attnIn = layerNorm(input, block('attn.norm.weight'), block('attn.norm.bias'));
+        const y = residualAdd(input, dropPath(selfAttention(attnIn, block, cfg, dropout, opts.captureAttention)));
+        const mlpIn = layerNorm(y, block('mlp.norm.weight'), block('mlp.norm.bias'));
+        return residualAdd(y, dropPath(mlp(mlpIn, block, cfg.dropout, dropout)));
+      });
     }
 
     const pooled = cfg.pool === 'cls' ? firstToken(x) : tf.mean(x, 1);

@@ -43,10 +43,14 @@ export function vitSmallForward(
 
     for (let i = 0; i < cfg.depth; i++) {
       const block = (name: string) => p(`blocks.${i}.${name}`);
-      const attnIn = layerNorm(x, block('attn.norm.weight'), block('attn.norm.bias'));
-      x = residualAdd(x, localitySelfAttention(attnIn, block, cfg, dropout, opts.captureAttention));
-      const mlpIn = layerNorm(x, block('mlp.norm.weight'), block('mlp.norm.bias'));
-      x = residualAdd(x, mlp(mlpIn, block, cfg.dropout, dropout));
+      // A tidy per block frees what the backward pass does not keep as soon as the block is done.
+      const input = x;
+      x = tf.tidy(() => {
+        const attnIn = layerNorm(input, block('attn.norm.weight'), block('attn.norm.bias'));
+        const y = residualAdd(input, localitySelfAttention(attnIn, block, cfg, dropout, opts.captureAttention));
+        const mlpIn = layerNorm(y, block('mlp.norm.weight'), block('mlp.norm.bias'));
+        return residualAdd(y, mlp(mlpIn, block, cfg.dropout, dropout));
+      });
     }
 
     const pooled = cfg.pool === 'cls' ? firstToken(x) : tf.mean(x, 1);
