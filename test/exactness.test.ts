@@ -11,8 +11,8 @@ import { nativeOrSkip } from './helpers/native.js';
  * Bit-exact training with the native kernels on: the same run in two processes gives the same
  * metrics and the same weight bytes, and a run interrupted with Ctrl-C and resumed ends with the
  * bytes of the uninterrupted one, for a CCT (the main job's family: tokenizer kernels, EMA, label
- * smoothing, flip TTA), a classic ViT, a ConvMixer and a ResNet (BatchNorm, depthwise convs) and a
- * Swin (window attention). Sizes are above the kernels' multithreading thresholds.
+ * smoothing, flip TTA), a classic ViT, a ConvMixer and a ResNet (BatchNorm, depthwise convs), a
+ * Swin (window attention) and a MobileViT (BatchNorm with SiLU, strided depthwise convs). Sizes are above the kernels' multithreading thresholds.
  */
 let root: string;
 let dataDir: string;
@@ -44,6 +44,12 @@ const FAMILIES = {
   // Swin's fused window attention: regular and shifted windows, the bias's gradient summed over the batch.
   swin: {
     model: { name: 'swin', hidden_dim: 16, layers: [2, 2, 0, 0], heads: [2, 2, 2, 2], head_dim: 8, window_size: 4, downscaling_factors: [2, 2, 1, 1] },
+    train: { epochs: 2, batch_size: 32, eval_batch_size: 100 },
+  },
+  // BatchNorm fused with SiLU, strided depthwise convs, the unfold/fold transposes, 32×32 → 64×64 resize.
+  mobilevit: {
+    data: { resize: 64 },
+    model: { name: 'mobilevit', image_size: 64, dims: [8, 8, 8], channels: [4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 16], patch_size: 2 },
     train: { epochs: 2, batch_size: 32, eval_batch_size: 100 },
   },
 };

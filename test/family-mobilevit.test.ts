@@ -48,13 +48,13 @@ test("the preset is mobilevit_xxs(64, 10), with PyTorch's parameter count (1.13:
 });
 
 for (const stride of [1, 2]) {
-  test(`the depthwise conv, stride ${stride}: the stride-1 kernel${stride === 2 ? ' then every second output' : ''} is tfjs's depthwise conv, values and gradients`, () => {
+  test(`the depthwise conv, stride ${stride}: ours (in tfjs ops on this backend: the stride-1 taps${stride === 2 ? ' then every second output' : ''}) is tfjs's depthwise conv, values and gradients`, () => {
     const x = tf.randomNormal([2, 6, 6, 5], 0, 1, 'float32', 1) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 1, 5], 0, 1, 'float32', 2);
     const dy = tf.randomNormal([2, 6 / stride, 6 / stride, 5], 0, 1, 'float32', 3);
-    const run = (byStride1: boolean) => {
-      const grads = tf.grads((a, b) => tf.sum(tf.mul(stridedDepthwise(a as tf.Tensor4D, b, stride, byStride1), dy)));
-      const y = stridedDepthwise(x, w, stride, byStride1);
+    const run = (ours: boolean) => {
+      const grads = tf.grads((a, b) => tf.sum(tf.mul(stridedDepthwise(a as tf.Tensor4D, b, stride, ours), dy)));
+      const y = stridedDepthwise(x, w, stride, ours);
       return [y, ...grads([x, w])].map((t) => Array.from(t.dataSync()));
     };
     const [theirs, ours] = [run(false), run(true)];

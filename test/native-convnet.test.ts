@@ -53,17 +53,22 @@ function noise(n: number, seed: number, scale = 2): Float32Array {
 }
 
 const DEPTHWISE = [
-  { x: [2, 9, 9, 16], k: 8 }, // ConvMixer's even kernel: 'same' pads 3 above, 4 below
-  { x: [3, 7, 5, 19], k: 3 }, // a non-square image; 3 channels past the last whole vector
-  { x: [1, 6, 6, 5], k: 5 }, // fewer channels than one vector
-  { x: [2, 4, 4, 32], k: 1 },
-  { x: [2, 5, 6, 16], k: 11 }, // larger than the unrolled kernel sizes, and than the image
-  { x: [0, 4, 4, 16], k: 3 }, // empty batch
-  { x: [8, 16, 16, 48], k: 9 }, // above the threading thresholds: many row blocks and image slices
+  { x: [2, 9, 9, 16], k: 8, stride: 1 }, // ConvMixer's even kernel: 'same' pads 3 above, 4 below
+  { x: [3, 7, 5, 19], k: 3, stride: 1 }, // a non-square image; 3 channels past the last whole vector
+  { x: [1, 6, 6, 5], k: 5, stride: 1 }, // fewer channels than one vector
+  { x: [2, 4, 4, 32], k: 1, stride: 1 },
+  { x: [2, 5, 6, 16], k: 11, stride: 1 }, // larger than the unrolled kernel sizes, and than the image
+  { x: [0, 4, 4, 16], k: 3, stride: 1 }, // empty batch
+  { x: [8, 16, 16, 48], k: 9, stride: 1 }, // above the threading thresholds: many row blocks and image slices
+  { x: [2, 8, 8, 32], k: 3, stride: 2 }, // MobileViT's MV2 downsampling, padding 1
+  { x: [3, 7, 9, 19], k: 3, stride: 2 }, // odd sides: the last row and column read padding; a channel tail
+  { x: [2, 10, 11, 16], k: 5, stride: 3 }, // a stride below the kernel size, sides not a multiple of it
+  { x: [1, 6, 6, 8], k: 2, stride: 2 }, // stride = kernel: each input pixel in one window
+  { x: [8, 32, 32, 64], k: 3, stride: 2 }, // above the threading thresholds
 ];
 
-for (const { x, k } of DEPTHWISE) {
-  test(`native depthwise conv equals tfjs's DepthwiseConv2dNative (value, dx, dW, dBias) on [${x}] k=${k}, 'same'`, async (t) => {
+for (const { x, k, stride } of DEPTHWISE) {
+  test(`native depthwise conv equals tfjs's DepthwiseConv2dNative (value, dx, dW, dBias) on [${x}] k=${k}, stride ${stride}, 'same'-padded`, async (t) => {
     if (!nativeOrSkip(t)) return;
     const c = x[3];
     const pad = samePadding(k);
@@ -71,8 +76,8 @@ for (const { x, k } of DEPTHWISE) {
     const shapes = [x, [k, k, 1, c], [c]];
     const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]];
     const reference = (_: tf.Tensor[], a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
-      tf.add(tf.depthwiseConv2d(a as tf.Tensor4D, tf.reshape(w, [k, k, c, 1]) as tf.Tensor4D, 1, padding), b);
-    const ours = (_: tf.Tensor[], a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => depthwiseConv2d(a as tf.Tensor4D, w, b, pad);
+      tf.add(tf.depthwiseConv2d(a as tf.Tensor4D, tf.reshape(w, [k, k, c, 1]) as tf.Tensor4D, stride, padding), b);
+    const ours = (_: tf.Tensor[], a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => depthwiseConv2d(a as tf.Tensor4D, w, b, pad, stride);
     const expected = await valueAndGrads('cpu', reference, shapes, data);
     const actual = await valueAndGrads('wasm', ours, shapes, data);
     assert.deepEqual(actual.shape, expected.shape);
@@ -88,6 +93,7 @@ function referenceBatchNorm(activation: BatchNormActivation) {
     const { mean, variance } = tf.moments(a, [0]);
     stats.push(mean, variance);
     const y = tf.batchNorm(a, mean, variance, bias as tf.Tensor1D, weight as tf.Tensor1D, 1e-5);
+    if (activation === 'silu_after') return tf.mul(y, tf.sigmoid(y));
     return activation === 'relu_after' ? tf.relu(y) : y;
   };
 }
@@ -114,7 +120,7 @@ const NORMS = [
 ];
 
 for (const { n, c } of NORMS) {
-  for (const activation of ['none', 'gelu_before', 'relu_after'] as const) {
+  for (const activation of ['none', 'gelu_before', 'relu_after', 'silu_after'] as const) {
     test(`native BatchNorm (${activation}) equals tfjs's moments + FusedBatchNorm on [${n}, ${c}]: value, batch statistics, dx, dWeight, dBias`, async (t) => {
       if (!nativeOrSkip(t)) return;
       // Channels with different means and scales, so the statistics matter.
@@ -129,6 +135,21 @@ for (const { n, c } of NORMS) {
       ['dx', 'dWeight', 'dBias'].forEach((what, i) => close(actual.grads[i], expected.grads[i], what, 2e-4));
     });
   }
+}
+
+for (const activation of ['none', 'gelu_before', 'relu_after', 'silu_after'] as const) {
+  test(`BatchNorm (${activation}) in tfjs ops, where no fused kernel is, equals tfjs's moments + FusedBatchNorm: value, statistics, gradients`, async () => {
+    const { n, c } = NORMS[1];
+    const x = Float32Array.from(noise(n * c, 4), (v, i) => v * (1 + (i % c) / c) + ((i % c) - c / 2) / c);
+    const data = [x, noise(c, 5, 0.5).map((v) => v + 1), noise(c, 6, 0.3)];
+    const shapes = [[n, c], [c], [c]];
+    const expected = await valueAndGrads('cpu', referenceBatchNorm(activation), shapes, data);
+    const actual = await valueAndGrads('cpu', oursBatchNorm(activation), shapes, data);
+    close(actual.value, expected.value, 'value');
+    close(actual.extra[0], expected.extra[0], 'mean');
+    close(actual.extra[1], expected.extra[1], 'variance');
+    ['dx', 'dWeight', 'dBias'].forEach((what, i) => close(actual.grads[i], expected.grads[i], what, 2e-4));
+  });
 }
 
 test("a conv with a bias (ConvMixer's patch embedding) equals tfjs's Conv2D + bias: value, dx, dW, dBias", async (t) => {

@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 10;
+constexpr int kAbi = 11;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -65,7 +65,8 @@ class Args {
     return {size(first), size(first + 1), size(first + 2), size(first + 3), size(first + 4), size(first + 5)};
   }
   DepthwiseShape depthwise(size_t first) const {
-    return {size(first), size(first + 1), size(first + 2), size(first + 3), size(first + 4), size(first + 5), size(first + 6), size(first + 7), size(first + 8)};
+    return {size(first),     size(first + 1), size(first + 2), size(first + 3), size(first + 4),
+            size(first + 5), size(first + 6), size(first + 7), size(first + 8), size(first + 9)};
   }
 
  private:
@@ -158,16 +159,16 @@ napi_value WindowAttentionGrad(napi_env env, napi_callback_info info) {
     windowAttentionGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.windowAttention(6), static_cast<float>(a.number(12)));
   return nullptr;
 }
-// depthwiseConv(heap, x, weight, bias, y, batch, height, width, channels, kernel, padTop, padBottom, padLeft, padRight)
+// depthwiseConv(heap, x, weight, bias, y, batch, height, width, channels, kernel, padTop, padBottom, padLeft, padRight, stride)
 napi_value DepthwiseConv(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  if (a.ok(14, "depthwiseConv")) depthwiseConv(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.depthwise(5));
+  if (a.ok(15, "depthwiseConv")) depthwiseConv(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.depthwise(5));
   return nullptr;
 }
 // depthwiseConvGrad(heap, dy, x, weight, dx, dWeight, dBias, …shape as depthwiseConv)
 napi_value DepthwiseConvGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  if (a.ok(16, "depthwiseConvGrad")) depthwiseConvGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.depthwise(7));
+  if (a.ok(17, "depthwiseConvGrad")) depthwiseConvGrad(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.depthwise(7));
   return nullptr;
 }
 // batchNorm(heap, x, weight, bias, y, mean, variance, invStd, n, c, eps, activation)

@@ -45,12 +45,20 @@ VIT_VECTOR_CLONES void geluRows(const float* __restrict x, float* __restrict a, 
   for (size_t i = begin * c; i < end * c; i++) a[i] = geluValue(x[i]);
 }
 
+// y = act(a · scale + shift): the activation after the normalisation (ReLU, SiLU) or none.
+template <BatchNormActivation Act>
 VIT_VECTOR_CLONES void normalizeRows(const float* __restrict a, float* __restrict y, const float* __restrict scale, const float* __restrict shift,
-                                     bool relu, size_t begin, size_t end, size_t c) {
+                                     size_t begin, size_t end, size_t c) {
   for (size_t r = begin; r < end; r++) {
     for (size_t j = 0; j < c; j++) {
       const float v = a[r * c + j] * scale[j] + shift[j];
-      y[r * c + j] = relu && v < 0.0f ? 0.0f : v;
+      if (Act == BatchNormActivation::kReluAfter) {
+        y[r * c + j] = v < 0.0f ? 0.0f : v;
+      } else if (Act == BatchNormActivation::kSiluAfter) {
+        y[r * c + j] = siluValue(v);
+      } else {
+        y[r * c + j] = v;
+      }
     }
   }
 }
@@ -83,11 +91,12 @@ VIT_VECTOR_CLONES void gradSums(const float* __restrict dy, const float* __restr
   }
 }
 
-// dx = weight · invStd · (dy' − mean(dy') − x̂ · mean(dy' · x̂)), times GELU'(x) when the GELU comes first.
+// dx = weight · invStd · (dy' − mean(dy') − x̂ · mean(dy' · x̂)), times GELU'(x) when the GELU comes
+// first. dx may be dy (each element is read before it is written).
 template <BatchNormActivation Act>
-VIT_VECTOR_CLONES void gradRows(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, const float* __restrict invStd,
+VIT_VECTOR_CLONES void gradRows(const float* dy, const float* __restrict x, const float* __restrict mean, const float* __restrict invStd,
                                 const float* __restrict weight, const float* __restrict bias, const float* __restrict meanDy,
-                                const float* __restrict meanDyX, float* __restrict dx, size_t begin, size_t end, size_t c) {
+                                const float* __restrict meanDyX, float* dx, size_t begin, size_t end, size_t c) {
   for (size_t r = begin; r < end; r++) {
     for (size_t j = 0; j < c; j++) {
       const size_t i = r * c + j;
@@ -95,6 +104,18 @@ VIT_VECTOR_CLONES void gradRows(const float* __restrict dy, const float* __restr
       const float g = passedOf<Act>(dy[i], normalized, weight[j], bias[j]);
       const float da = weight[j] * invStd[j] * (g - meanDy[j] - normalized * meanDyX[j]);
       dx[i] = Act == BatchNormActivation::kGeluBefore ? da * geluDerivative(x[i]) : da;
+    }
+  }
+}
+
+// dy · SiLU'(x̂ · weight + bias): the gradient at the SiLU after the normalisation's input.
+VIT_VECTOR_CLONES void siluPassedRows(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
+                                      const float* __restrict invStd, const float* __restrict weight, const float* __restrict bias,
+                                      float* __restrict out, size_t begin, size_t end, size_t c) {
+  for (size_t r = begin; r < end; r++) {
+    for (size_t j = 0; j < c; j++) {
+      const size_t i = r * c + j;
+      out[i] = dy[i] * siluDerivative((x[i] - mean[j]) * invStd[j] * weight[j] + bias[j]);
     }
   }
 }
@@ -139,8 +160,13 @@ void batchNorm(const float* x, const float* weight, const float* bias, float* y,
   }
   const float* scaleData = scale.data();
   const float* shiftData = shift.data();
-  const bool relu = act == BatchNormActivation::kReluAfter;
-  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { normalizeRows(a, y, scaleData, shiftData, relu, begin, end, c); });
+  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) {
+    switch (act) {
+      case BatchNormActivation::kReluAfter: return normalizeRows<BatchNormActivation::kReluAfter>(a, y, scaleData, shiftData, begin, end, c);
+      case BatchNormActivation::kSiluAfter: return normalizeRows<BatchNormActivation::kSiluAfter>(a, y, scaleData, shiftData, begin, end, c);
+      default: return normalizeRows<BatchNormActivation::kNone>(a, y, scaleData, shiftData, begin, end, c);
+    }
+  });
 }
 
 void batchNormGrad(const float* dy, const float* x, const float* mean, const float* invStd, const float* weight, const float* bias, float* dx,
@@ -151,6 +177,11 @@ void batchNormGrad(const float* dy, const float* x, const float* mean, const flo
       return batchNormGradOf<BatchNormActivation::kGeluBefore>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
     case BatchNormActivation::kReluAfter:
       return batchNormGradOf<BatchNormActivation::kReluAfter>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
+    case BatchNormActivation::kSiluAfter:
+      // dy' through the SiLU once, into dx (one exponential per element, not one in each of the
+      // two passes below), then the plain normalisation's gradient of it, in place.
+      parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { siluPassedRows(dy, x, mean, invStd, weight, bias, dx, begin, end, c); });
+      return batchNormGradOf<BatchNormActivation::kNone>(dx, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
   }
 }
 

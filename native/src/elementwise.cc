@@ -15,18 +15,12 @@ VIT_VECTOR_CLONES void geluGradRange(const float* __restrict x, const float* __r
   for (size_t i = begin; i < end; i++) out[i] = dy[i] * geluDerivative(x[i]);
 }
 
-// SiLU, x · σ(x), and its derivative σ(x) · (1 + x · (1 − σ(x))), σ(x) = 1 / (1 + e^(−x)).
-inline float sigmoid(float x) { return 1.0f / (1.0f + expApprox(-x)); }
-
 VIT_VECTOR_CLONES void siluRange(const float* __restrict x, float* __restrict out, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; i++) out[i] = x[i] * sigmoid(x[i]);
+  for (size_t i = begin; i < end; i++) out[i] = siluValue(x[i]);
 }
 
 VIT_VECTOR_CLONES void siluGradRange(const float* __restrict x, const float* __restrict dy, float* __restrict out, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; i++) {
-    const float s = sigmoid(x[i]);
-    out[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
-  }
+  for (size_t i = begin; i < end; i++) out[i] = dy[i] * siluDerivative(x[i]);
 }
 
 VIT_VECTOR_CLONES void addRange(const float* __restrict a, const float* __restrict b, float* __restrict out, size_t begin, size_t end) {

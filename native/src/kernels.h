@@ -67,12 +67,13 @@ void maxPool(const float* x, float* y, const WindowShape& s);
 // whose value equals the pooled output y.
 void maxPoolGrad(const float* dy, const float* x, const float* y, float* dx, const WindowShape& s);
 
-// Depthwise convolution, stride 1, NHWC: `batch` images height × width × channels, a kernel × kernel
-// filter per channel (w [kernel, kernel, channels]), zero padding on each side (depthwise.cc).
+// Depthwise convolution, NHWC: `batch` images height × width × channels, a kernel × kernel
+// filter per channel (w [kernel, kernel, channels]), zero padding on each side, the window moving
+// `stride` pixels at a time (depthwise.cc).
 struct DepthwiseShape {
-  size_t batch, height, width, channels, kernel, padTop, padBottom, padLeft, padRight;
-  size_t outHeight() const { return height + padTop + padBottom - kernel + 1; }
-  size_t outWidth() const { return width + padLeft + padRight - kernel + 1; }
+  size_t batch, height, width, channels, kernel, padTop, padBottom, padLeft, padRight, stride = 1;
+  size_t outHeight() const { return (height + padTop + padBottom - kernel) / stride + 1; }
+  size_t outWidth() const { return (width + padLeft + padRight - kernel) / stride + 1; }
 };
 // y = bias + the depthwise convolution of x (bias may be null).
 void depthwiseConv(const float* x, const float* weight, const float* bias, float* y, const DepthwiseShape& s);
@@ -81,8 +82,8 @@ void depthwiseConvGrad(const float* dy, const float* x, const float* weight, flo
 
 // BatchNorm in training mode over rows x [n × c] (NHWC flattened), with the activation fused in
 // (batch_norm.cc; src/layers/batch-norm.ts): a = GELU(x) before it, or x; mean and biased variance
-// of a per channel; y = (a − mean) · invStd · weight + bias, then ReLU after it where asked.
-enum class BatchNormActivation { kNone = 0, kGeluBefore = 1, kReluAfter = 2 };
+// of a per channel; y = (a − mean) · invStd · weight + bias, then ReLU or SiLU after it where asked.
+enum class BatchNormActivation { kNone = 0, kGeluBefore = 1, kReluAfter = 2, kSiluAfter = 3 };
 void batchNorm(const float* x, const float* weight, const float* bias, float* y, float* mean, float* variance, float* invStd, size_t n, size_t c,
                float eps, BatchNormActivation act);
 // dx, dWeight, dBias from dy, recomputing the activation and x̂ from x and the statistics.

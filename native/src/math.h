@@ -54,6 +54,14 @@ inline float geluDerivative(float x) {
   return 0.5f * (1.0f + erfWithExp(x * kInvSqrt2, e)) + x * kInvSqrt2Pi * e;
 }
 
+// SiLU, x · σ(x), and its derivative σ(x) · (1 + x · (1 − σ(x))), σ(x) = 1 / (1 + e^(−x)).
+inline float sigmoid(float x) { return 1.0f / (1.0f + expApprox(-x)); }
+inline float siluValue(float x) { return x * sigmoid(x); }
+inline float siluDerivative(float x) {
+  const float s = sigmoid(x);
+  return s * (1.0f + x * (1.0f - s));
+}
+
 // Σ term(j) for j in [0, n) in one fixed order: 16 running sums (lane j mod 16), combined
 // pairwise at the end. The compiler vectorizes the lanes but, without -ffast-math, never
 // reorders additions across them: the result depends on n and the values, not on where the

@@ -23,11 +23,11 @@
  *   IM2COL_GRAD:     `dy` (the windows' gradient), attrs as IM2COL plus `height`, `width` → dx
  *   AFFINE:          `x` [m, k], `weight` [k, n], `bias` [n] → x · weight + bias [m, n]
  *   DEPTHWISE_CONV:  `x` [b, h, w, c], `weight` [k, k, 1, c], `bias` [c], attrs `kernel`,
- *                    `padTop`, `padBottom`, `padLeft`, `padRight` (zeros) → y, stride 1
+ *                    `padTop`, `padBottom`, `padLeft`, `padRight` (zeros), `stride` → y
  *                    (src/layers/conv.ts)
  *   DEPTHWISE_CONV_GRAD: `dy`, `x`, `weight`, attrs as DEPTHWISE_CONV → [dx, dWeight, dBias]
  *   BATCH_NORM:      `x` [n, c], `weight`, `bias` [c], attrs `eps`, `activation` ('none',
- *                    'gelu_before', 'relu_after') → [y, mean, biased variance, 1/√(variance +
+ *                    'gelu_before', 'relu_after', 'silu_after') → [y, mean, biased variance, 1/√(variance +
  *                    eps)], the statistics per channel over the rows (src/layers/batch-norm.ts)
  *   BATCH_NORM_GRAD: `dy`, `x`, `mean`, `invStd`, `weight`, `bias`, attrs as BATCH_NORM →
  *                    [dx, dWeight, dBias]

@@ -3,6 +3,7 @@ import { hasKernel } from '../backend/kernel-traits.js';
 import { BATCH_NORM, BATCH_NORM_GRAD } from '../backend/fused-kernels.js';
 import { columnSums } from './linear.js';
 import { gelu, geluGrad } from './mlp.js';
+import { silu } from './silu.js';
 
 /** PyTorch's BatchNorm defaults, so that imported and exported weights behave the same there. */
 export const BATCH_NORM_EPS = 1e-5;
@@ -10,11 +11,11 @@ export const BATCH_NORM_MOMENTUM = 0.1;
 
 /**
  * The activation applied with the normalisation, as the families' graphs have them: ConvMixer's
- * conv → GELU → BN ('gelu_before'), ResNet's conv → BN → ReLU ('relu_after'), or none. Fused,
- * the backward pass keeps only the layer's input and two numbers per channel, and recomputes the
- * rest (the activation, x̂) on the way back.
+ * conv → GELU → BN ('gelu_before'), ResNet's conv → BN → ReLU ('relu_after'), MobileViT's
+ * conv → BN → SiLU ('silu_after'), or none. Fused, the backward pass keeps only the layer's input
+ * and two numbers per channel, and recomputes the rest (the activation, x̂) on the way back.
  */
-export type BatchNormActivation = 'none' | 'gelu_before' | 'relu_after';
+export type BatchNormActivation = 'none' | 'gelu_before' | 'relu_after' | 'silu_after';
 
 /** The parameters and buffers of a BatchNorm over `channels` channels named `prefix`, in PyTorch's names. */
 export function batchNormShapes(prefix: string, channels: number): { params: Record<string, number[]>; buffers: Record<string, number[]> } {
@@ -60,7 +61,7 @@ export function batchNorm(
     const scale = tf.mul(weight, tf.rsqrt(tf.add(w(`${prefix}.running_var`), BATCH_NORM_EPS)));
     const shift = tf.sub(bias, tf.mul(w(`${prefix}.running_mean`), scale));
     const y = tf.add(tf.mul(input, scale), shift);
-    return tf.reshape(activation === 'relu_after' ? tf.relu(y) : y, x.shape);
+    return tf.reshape(activationAfter(y, activation), x.shape);
   }
   const stats: { mean?: tf.Tensor; variance?: tf.Tensor } = {};
   const y = batchNormTraining(rows, weight, bias, activation, stats);
@@ -123,7 +124,13 @@ function batchNormForward(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor, ac
   const variance = tf.div(columnSums(tf.square(centered)), n);
   const invStd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPS));
   const y = tf.add(tf.mul(tf.mul(centered, invStd), weight), bias);
-  return [activation === 'relu_after' ? tf.relu(y) : y, mean, variance, invStd];
+  return [activationAfter(y, activation), mean, variance, invStd];
+}
+
+/** The activation that follows the normalisation, if any. */
+function activationAfter(y: tf.Tensor, activation: BatchNormActivation): tf.Tensor {
+  if (activation === 'relu_after') return tf.relu(y);
+  return activation === 'silu_after' ? silu(y) : y;
 }
 
 /** BatchNorm's gradient in tfjs ops, recomputing the activation and x̂ from x and the statistics: [dx, dWeight, dBias]. */
@@ -139,10 +146,18 @@ function batchNormBackward(
   const n = x.shape[0];
   const a = activation === 'gelu_before' ? gelu(x) : x;
   const normalized = tf.mul(tf.sub(a, mean), invStd);
-  const dOut = activation === 'relu_after' ? tf.mul(dy, tf.step(tf.add(tf.mul(normalized, weight), bias))) : dy;
+  const dOut = activationAfterGrad(dy, tf.add(tf.mul(normalized, weight), bias), activation);
   const dWeight = columnSums(tf.mul(dOut, normalized));
   const dBias = columnSums(dOut);
   const g = tf.mul(dOut, weight);
   const da = tf.mul(tf.sub(tf.sub(g, tf.div(columnSums(g), n)), tf.mul(normalized, tf.div(columnSums(tf.mul(g, normalized)), n))), invStd);
   return [activation === 'gelu_before' ? geluGrad(x, da) : da, dWeight, dBias];
+}
+
+/** dy through the activation after the normalisation, z its input: ReLU'(z) = step(z) (0 at 0, as PyTorch), SiLU'(z) = σ(z) · (1 + z · (1 − σ(z))). */
+function activationAfterGrad(dy: tf.Tensor, z: tf.Tensor, activation: BatchNormActivation): tf.Tensor {
+  if (activation === 'relu_after') return tf.mul(dy, tf.step(z));
+  if (activation !== 'silu_after') return dy;
+  const s = tf.sigmoid(z);
+  return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(z, tf.sub(1, s)))));
 }

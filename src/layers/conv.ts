@@ -76,18 +76,22 @@ const addBias = tf.customGrad((x, bias) => ({
 })) as (x: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
 
 /**
- * A depthwise convolution, stride 1, NHWC: each channel c convolved with its own k×k filter
- * `weight` [k, k, 1, c] (PyTorch's Conv2d(c, c, k, groups=c), weight [c, 1, k, k]), plus `bias`
- * [c], over x zero-padded by `pad` [top, bottom, left, right] (PyTorch's padding='same' pads an
- * even kernel one more below and right: top (k−1)/2 rounded down). One fused kernel each way where
- * the backend has them (DEPTHWISE_CONV, DEPTHWISE_CONV_GRAD: the backward pass keeps x, not its
- * k² shifted copies); else k² shifted slices, each times its filter tap, summed.
+ * A depthwise convolution, NHWC: each channel c convolved with its own k×k filter `weight`
+ * [k, k, 1, c] (PyTorch's Conv2d(c, c, k, stride, groups=c), weight [c, 1, k, k]), plus `bias` [c],
+ * over x zero-padded by `pad` [top, bottom, left, right] (PyTorch's padding='same' pads an even
+ * kernel one more below and right: top (k−1)/2 rounded down), the window moving `stride` pixels.
+ * One fused kernel each way where the backend has them (DEPTHWISE_CONV, DEPTHWISE_CONV_GRAD: the
+ * backward pass keeps x, not its k² shifted copies); else k² shifted slices, each times its filter
+ * tap, summed, and every stride-th output of that.
  */
-export function depthwiseConv2d(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, pad: [number, number, number, number]): tf.Tensor4D {
+export function depthwiseConv2d(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, pad: [number, number, number, number], stride = 1): tf.Tensor4D {
   const [k, kw, one, channels] = weight.shape;
   if (k !== kw || one !== 1 || channels !== x.shape[3]) throw new Error(`depthwiseConv2d: weight [${weight.shape}] for input [${x.shape}]`);
-  const attrs = { kernel: k, padTop: pad[0], padBottom: pad[1], padLeft: pad[2], padRight: pad[3] };
-  if (!hasKernel(DEPTHWISE_CONV)) return shiftedTaps(x, weight, bias, pad);
+  const attrs = { kernel: k, padTop: pad[0], padBottom: pad[1], padLeft: pad[2], padRight: pad[3], stride };
+  if (!hasKernel(DEPTHWISE_CONV)) {
+    const full = shiftedTaps(x, weight, bias, pad);
+    return stride === 1 ? full : everyNth(full, stride);
+  }
   const op = tf.customGrad((input, w, b, save) => {
     (save as tf.GradSaveFunc)([input as tf.Tensor, w as tf.Tensor]);
     return {
@@ -114,6 +118,15 @@ function shiftedTaps(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, [top, b
     }
   }
   return sum as tf.Tensor4D;
+}
+
+/** x[:, ::n, ::n, :] (zeros padded below and right to a multiple of n, never read): tfjs has no gradient for StridedSlice, so a reshape and a slice. */
+function everyNth(x: tf.Tensor4D, n: number): tf.Tensor4D {
+  const [b, height, width, c] = x.shape;
+  const [outH, outW] = [Math.ceil(height / n), Math.ceil(width / n)];
+  const padded = outH * n === height && outW * n === width ? x : tf.pad(x, [[0, 0], [0, outH * n - height], [0, outW * n - width], [0, 0]]);
+  const blocks = rearrange(padded, 'b (h s1) (w s2) c -> b h s1 w s2 c', { s1: n, s2: n });
+  return rearrange(tf.slice(blocks, [0, 0, 0, 0, 0, 0], [b, outH, 1, outW, 1, c]), 'b h 1 w 1 c -> b h w c');
 }
 
 /** PyTorch's padding='same' for a stride-1 kernel k: [top, bottom, left, right], the extra row and column of an even kernel below and right. */

@@ -85,11 +85,17 @@ export function conv(g: GraphBuilder, x: string, weights: Record<string, SafeTen
 
 /**
  * BatchNorm in evaluation mode (the running statistics) on NCHW `x`, with its fused activation
- * as src/layers/batch-norm.ts has it: GELU before, ReLU after, or none.
+ * as src/layers/batch-norm.ts has it: GELU before, ReLU or SiLU after, or none.
  */
 export function batchNorm(g: GraphBuilder, x: string, p: Param, prefix: string, activation: BatchNormActivation): string {
   const input = activation === 'gelu_before' ? gelu(g, x, `${prefix}.gelu`) : x;
   const inputs = [input, p(`${prefix}.weight`), p(`${prefix}.bias`), p(`${prefix}.running_mean`), p(`${prefix}.running_var`)];
   const normalized = g.op('BatchNormalization', inputs, { epsilon: { float: BATCH_NORM_EPS } }, prefix);
-  return activation === 'relu_after' ? g.op('Relu', [normalized], {}, `${prefix}.relu`) : normalized;
+  if (activation === 'relu_after') return g.op('Relu', [normalized], {}, `${prefix}.relu`);
+  return activation === 'silu_after' ? silu(g, normalized, `${prefix}.silu`) : normalized;
+}
+
+/** SiLU, x · σ(x) (ONNX's opset has no SiLU operator). */
+export function silu(g: GraphBuilder, x: string, name: string): string {
+  return g.op('Mul', [x, g.op('Sigmoid', [x], {}, `${name}.sigmoid`)], {}, name);
 }

@@ -45,7 +45,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 10;
+const ABI = 11;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

@@ -361,15 +361,15 @@ function registerWindows(native: NativeAddon): void {
   });
 }
 
-/** DEPTHWISE_CONV and DEPTHWISE_CONV_GRAD (src/layers/conv.ts): batch, height, width, channels, kernel, then the four paddings. */
+/** DEPTHWISE_CONV and DEPTHWISE_CONV_GRAD (src/layers/conv.ts): batch, height, width, channels, kernel, the four paddings, the stride. */
 function registerDepthwise(native: NativeAddon): void {
   const shapeOf = (x: tf.TensorInfo, attrs: Record<string, unknown>) => {
     const [batch, height, width, channels] = x.shape;
-    return [batch, height, width, channels, ...(['kernel', 'padTop', 'padBottom', 'padLeft', 'padRight'].map((key) => attrs[key]) as number[])];
+    return [batch, height, width, channels, ...(['kernel', 'padTop', 'padBottom', 'padLeft', 'padRight', 'stride'].map((key) => attrs[key]) as number[])];
   };
   const outShape = (shape: number[]) => {
-    const [batch, height, width, channels, kernel, top, bottom, left, right] = shape;
-    return [batch, height + top + bottom - kernel + 1, width + left + right - kernel + 1, channels];
+    const [batch, height, width, channels, kernel, top, bottom, left, right, stride] = shape;
+    return [batch, Math.floor((height + top + bottom - kernel) / stride) + 1, Math.floor((width + left + right - kernel) / stride) + 1, channels];
   };
   registerNative(DEPTHWISE_CONV, ({ x, weight, bias }, attrs, backend) => {
     const shape = shapeOf(x, attrs);
@@ -394,7 +394,7 @@ function registerDepthwise(native: NativeAddon): void {
 
 /** BATCH_NORM and BATCH_NORM_GRAD (src/layers/batch-norm.ts) on rows [n, c]; the activation as native/src/kernels.h numbers it. */
 function registerBatchNorm(native: NativeAddon): void {
-  const ACTIVATIONS: Record<BatchNormActivation, number> = { none: 0, gelu_before: 1, relu_after: 2 };
+  const ACTIVATIONS: Record<BatchNormActivation, number> = { none: 0, gelu_before: 1, relu_after: 2, silu_after: 3 };
   const activation = (attrs: Record<string, unknown>) => ACTIVATIONS[attrs.activation as BatchNormActivation];
   registerNative(BATCH_NORM, ({ x, weight, bias }, attrs, backend) => {
     const [n, c] = x.shape;

@@ -61,13 +61,12 @@ class Layers {
     this.dropout = seededDropout(opts);
   }
 
-  /** BatchNorm `norm` (default `<conv>_norm`) of the conv `conv`, then SiLU unless `activate` is false: 1×1 convs as products, k×k with padding (k − 1)/2. */
+  /** BatchNorm `norm` (default `<conv>_norm`) of the conv `conv`, then SiLU (fused into it) unless `activate` is false: 1×1 convs as products, k×k with padding (k − 1)/2. */
   cbs(x: tf.Tensor4D, conv: string, norm = `${conv}_norm`, stride = 1, inputIsData = false, activate = true): tf.Tensor4D {
     const weight = this.p(`${conv}.weight`);
     const [k] = weight.shape;
     const convolved = k === 1 && stride === 1 ? pointwise(x, weight) : conv2d(x, weight, stride, (k - 1) / 2, inputIsData);
-    const y = batchNorm(convolved, this.p, norm, 'none', this.opts) as tf.Tensor4D;
-    return activate ? silu(y) : y;
+    return batchNorm(convolved, this.p, norm, activate ? 'silu_after' : 'none', this.opts) as tf.Tensor4D;
   }
 
   /**
@@ -79,7 +78,7 @@ class Layers {
     const { prefix, stride } = block;
     const expanded = block.expand ? this.cbs(x, `${prefix}.expand`) : x;
     const filtered = stridedDepthwise(expanded, this.p(`${prefix}.depthwise.weight`), stride);
-    const hidden = silu(batchNorm(filtered, this.p, `${prefix}.depthwise_norm`, 'none', this.opts) as tf.Tensor4D);
+    const hidden = batchNorm(filtered, this.p, `${prefix}.depthwise_norm`, 'silu_after', this.opts) as tf.Tensor4D;
     const projected = this.cbs(hidden, `${prefix}.project`, undefined, 1, false, false);
     return block.residual ? (residualAdd(x, projected) as tf.Tensor4D) : projected;
   }
@@ -118,28 +117,18 @@ function pointwise(x: tf.Tensor4D, weight: tf.Tensor): tf.Tensor4D {
 
 /**
  * PyTorch's Conv2d(c, c, 3, stride, padding 1, groups=c, bias=False) on NHWC x, weight [3, 3, 1, c].
- * Where the backend has the fused stride-1 kernel (the native addon's DEPTHWISE_CONV, which wasm
- * needs: it has no gradient kernels for tf.depthwiseConv2d) or lacks tfjs's gradient kernels, the
- * stride-1 conv (src/layers/conv.ts) then every stride-th output, which is the strided conv's;
- * else tfjs's own strided kernel and its gradients. `byStride1` picks the first way (tests).
+ * src/layers/conv.ts's depthwise conv (the native kernel, strided, or tfjs ops at stride 1 then
+ * every stride-th output) where the backend has the native kernel or lacks tfjs's gradient kernels
+ * for tf.depthwiseConv2d (wasm has none); else tfjs's own kernel and its gradients. `ours` picks
+ * the first way (tests).
  */
-export function stridedDepthwise(x: tf.Tensor4D, weight: tf.Tensor, stride: number, byStride1 = useStride1Depthwise()): tf.Tensor4D {
+export function stridedDepthwise(x: tf.Tensor4D, weight: tf.Tensor, stride: number, ours = useOurDepthwise()): tf.Tensor4D {
   const [k, , , channels] = weight.shape;
   const pad = (k - 1) / 2;
-  if (!byStride1) return tf.depthwiseConv2d(x, rearrange<tf.Tensor4D>(weight, 'k1 k2 1 c -> k1 k2 c 1'), stride, pad);
-  const full = depthwiseConv2d(x, weight, tf.zeros([channels]), [pad, pad, pad, pad]);
-  return stride === 1 ? full : everyNth(full, stride);
+  if (!ours) return tf.depthwiseConv2d(x, rearrange<tf.Tensor4D>(weight, 'k1 k2 1 c -> k1 k2 c 1'), stride, pad);
+  return depthwiseConv2d(x, weight, tf.zeros([channels]), [pad, pad, pad, pad], stride);
 }
 
-function useStride1Depthwise(): boolean {
+function useOurDepthwise(): boolean {
   return hasKernel(DEPTHWISE_CONV) || !hasKernel('DepthwiseConv2dNativeBackpropFilter') || !hasKernel('DepthwiseConv2dNativeBackpropInput');
-}
-
-/** x[:, ::n, ::n, :] (zeros padded below and right to a multiple of n, never read): tfjs has no gradient for StridedSlice, so a reshape and a slice. */
-function everyNth(x: tf.Tensor4D, n: number): tf.Tensor4D {
-  const [b, height, width, c] = x.shape;
-  const [outH, outW] = [Math.ceil(height / n), Math.ceil(width / n)];
-  const padded = outH * n === height && outW * n === width ? x : tf.pad(x, [[0, 0], [0, outH * n - height], [0, outW * n - width], [0, 0]]);
-  const blocks = rearrange(padded, 'b (h s1) (w s2) c -> b h s1 w s2 c', { s1: n, s2: n });
-  return rearrange(tf.slice(blocks, [0, 0, 0, 0, 0, 0], [b, outH, 1, outW, 1, c]), 'b h 1 w 1 c -> b h w c');
 }

@@ -1,6 +1,6 @@
 import type { SafeTensor } from '../../checkpoint/safetensors.js';
 import type { GraphBuilder } from '../../onnx/graph.js';
-import { type Param, attention, batchNorm, checkpointParams, conv, layerNorm, linear } from '../../onnx/layers.js';
+import { type Param, attention, batchNorm, checkpointParams, conv, layerNorm, linear, silu } from '../../onnx/layers.js';
 import { type MobileVitBlock, type MobileVitConfig, type Mv2Block, TRANSFORMER, mobileVitBlocks, mv2Blocks } from './config.js';
 
 /**
@@ -20,17 +20,11 @@ export function mobileVitOnnx(g: GraphBuilder, images: string, weights: Record<s
   return g.op('MatMul', [pooled, p('fc.weight')], {}, 'fc');
 }
 
-/** x · σ(x). */
-function silu(g: GraphBuilder, x: string, name: string): string {
-  return g.op('Mul', [x, g.op('Sigmoid', [x], {}, `${name}.sigmoid`)], {}, name);
-}
-
 /** Conv (k×k, padding (k − 1)/2, `group` groups) → BatchNorm `norm` → SiLU unless `act` is false. */
 function cbs(g: GraphBuilder, weights: Record<string, SafeTensor>, p: Param, x: string, prefix: string, norm = `${prefix}_norm`, stride = 1, act = true, group = 1): string {
   const k = weights[`${prefix}.weight`].shape[0];
   const pad = (k - 1) / 2;
-  const y = batchNorm(g, conv(g, x, weights, prefix, { stride, pads: [pad, pad, pad, pad], group }), p, norm, 'none');
-  return act ? silu(g, y, `${norm}.silu`) : y;
+  return batchNorm(g, conv(g, x, weights, prefix, { stride, pads: [pad, pad, pad, pad], group }), p, norm, act ? 'silu_after' : 'none');
 }
 
 /** The inverted residual: expand, depthwise (strided), project; plus x where the block keeps the shape. */
