@@ -11,7 +11,8 @@ import { cctGridSide } from '../src/families/cct/config.js';
 import { vit as vitFamily } from '../src/families/vit/index.js';
 import type { VitConfig } from '../src/families/vit/config.js';
 import { vitForward } from '../src/families/vit/model.js';
-import { initParams as familyInitParams, initParams, type Params, tokenMaps } from '../src/model/index.js';
+import { parseConfig } from '../src/config/load.js';
+import { initParams as familyInitParams, initParams, type Params, tokenMapName, tokenMaps } from '../src/model/index.js';
 import { attentionFigure } from '../src/viz/attention-figure.js';
 import { writePng } from '../src/viz/image-io.js';
 import { vit } from './helpers/cli.js';
@@ -57,6 +58,11 @@ test('captureAttention collects each block\'s attention probabilities without ch
   tf.dispose([logits, ...captured]);
   assert.equal(tf.memory().numTensors, before);
   plain.dispose();
+});
+
+test("what vit attention says it draws follows the ViT's pooling: from the cls token, or averaged over the tokens", () => {
+  assert.equal(tokenMapName(parseConfig({}, 'c.json').model), 'attention rollout from the cls token');
+  assert.match(tokenMapName(parseConfig({ model: { pool: 'mean' } }, 'c.json').model) ?? '', /averaged over all tokens/);
 });
 
 test('the rollout is ½A+½I multiplied through the blocks, read from the cls row over the patches', async () => {

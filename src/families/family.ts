@@ -58,8 +58,8 @@ export interface Family<C extends { name: string } = { name: string }> {
   onnx(g: GraphBuilder, images: string, weights: Record<string, SafeTensor>, cfg: C): string;
   /** Where the model looks, for `vit attention` and `vit serve`; absent: the family has no attention to draw. */
   readonly tokenMap?: {
-    /** What the map is, in words ("attention rollout from the cls token"). */
-    what: string;
+    /** What the map is, in words ("attention rollout from the cls token"), or that as the config decides it. */
+    what: string | ((cfg: C) => string);
     map(params: Params, cfg: C, images: tf.Tensor4D): TokenMaps;
   };
 }

@@ -119,5 +119,6 @@ export function tokenMaps(params: Params, cfg: ModelConfig, images: tf.Tensor4D)
 
 /** What tokenMaps draws for this model, in words, or null where its family has no attention to draw. */
 export function tokenMapName(cfg: ModelConfig): string | null {
-  return familyOf(cfg).tokenMap?.what ?? null;
+  const what = familyOf(cfg).tokenMap?.what;
+  return typeof what === 'function' ? what(cfg) : (what ?? null);
 }

@@ -22,7 +22,7 @@ export const vit: Family<VitConfig> = {
   pytorch: vitPytorch,
   onnx: vitOnnx,
   tokenMap: {
-    what: 'attention rollout from the cls token',
+    what: (cfg) => (cfg.pool === 'mean' ? 'attention rollout, averaged over all tokens (the mean pooling)' : 'attention rollout from the cls token'),
     map: (params, cfg, images) =>
       attentionRollout((captured) => vitForward(params, cfg, images, { training: false, captureAttention: captured }), { pool: cfg.pool, clsToken: true }),
   },
