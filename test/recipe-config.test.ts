@@ -64,6 +64,7 @@ test('bad values of the new keys are one-line errors naming the key', () => {
   rejects({ model: { whiten_init: {} } }, [], 'model.whiten_init', "not a key of model.name 'vit'");
   rejects({ model: { name: 'cct', whiten_init: { eps: 0 } } }, [], 'model.whiten_init.eps');
   rejects({ model: { name: 'cct', whiten_init: { images: 0 } } }, [], 'model.whiten_init.images');
+  rejects({ data: { resize: 64 }, model: { name: 'cct', image_size: 64, whiten_init: {} } }, [], 'model.whiten_init', 'data.resize (64)');
   rejects({}, ['data.crop_mode=mirror'], 'data.crop_mode');
 });
 

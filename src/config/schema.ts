@@ -281,6 +281,11 @@ export const ConfigSchema = z.preprocess(numClassesFromDataset, z.strictObject({
       : `${cfg.model.image_size} is not the images' side ${IMAGE_SIZE}: set data.resize to ${cfg.model.image_size} to resize them (or model.image_size to ${IMAGE_SIZE})`;
     ctx.addIssue({ code: 'custom', path: ['model', 'image_size'], message });
   }
+  if (modelIsValid && cfg.model.name === 'cct' && cfg.model.whiten_init && cfg.data.resize) {
+    // The whitening's patch statistics are measured on the 32×32 images, not on resized ones.
+    const message = `is measured on the ${IMAGE_SIZE}×${IMAGE_SIZE} images, not on images resized by data.resize (${cfg.data.resize}): use one or the other`;
+    ctx.addIssue({ code: 'custom', path: ['model', 'whiten_init'], message });
+  }
   if (cfg.train.fit_to_budget && cfg.train.max_minutes === null) {
     ctx.addIssue({ code: 'custom', path: ['train', 'fit_to_budget'], message: 'needs train.max_minutes (the budget to fit)' });
   }
