@@ -29,7 +29,7 @@ export function benchCommand(): Command {
     .option('--steps <n>', 'timed steps', positiveInt, 10)
     .option('--warmup <n>', 'untimed steps first', positiveInt, 2)
     .option('--json', 'print one JSON object instead of text')
-    .option('--peak', 'measure the SGEMM peak that MFU is relative to again (it is cached per machine and GEMM)')
+    .option('--peak', "measure the SGEMM peak that MFU is relative to again (the best of every GEMM the machine has: vit's and each system BLAS; cached per machine and GEMM)")
     .option('--profile', 'instead of timing, list the kernels of one training step by their share of its time')
     .option('--print-config', 'print the resolved config (defaults filled in) as JSON and exit')
     .addHelpText('after', '\nExamples:\n  vit bench --config configs/bench-small.json --backend wasm\n  vit bench --batch 64 --json')
@@ -70,7 +70,7 @@ function describe(r: BenchResult): string {
     `${chalk.bold('backend')} ${r.backend} (${r.gemm}, ${r.threads} threads), batch ${r.batch}, ${r.params.toLocaleString('en-US')} parameters, ${r.steps} timed steps`,
     `${chalk.bold('train')}     ${f(r.train_images_per_second)} img/s  ${f(r.train_ms_per_step)} ms/step  ${f(r.train_gflops)} GFLOP/s  MFU ${pct(r.train_mfu)}`,
     `${chalk.bold('inference')} ${f(r.infer_images_per_second)} img/s  ${f(r.infer_ms_per_batch)} ms/batch  ${f(r.infer_gflops)} GFLOP/s  MFU ${pct(r.infer_mfu)}`,
-    `${chalk.bold('peak')}      ${f(r.peak_gflops)} GFLOP/s: the best large SGEMM through ${r.gemm}${r.peak_cached ? ' (cached; --peak measures again)' : ''}`,
+    `${chalk.bold('peak')}      ${f(r.peak_gflops)} GFLOP/s: the best large SGEMM on these cores and threads, through ${r.peak_gemm}${r.peak_cached ? ' (cached; --peak measures again)' : ''}`,
     `${chalk.bold('memory')}    peak RSS ${f(r.peak_rss_mb, 0)} MB, tensors ${r.tensors_after_warmup} → ${r.tensors_after_steps}`,
   ].join('\n');
 }

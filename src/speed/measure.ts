@@ -37,8 +37,9 @@ export interface BenchResult {
   infer_images_per_second: number;
   infer_gflops: number;
   peak_rss_mb: number;
-  /** The SGEMM peak of this compute set-up (peak.ts), and the model-FLOPs utilisation against it. */
+  /** The machine's SGEMM peak (peak.ts: the best GEMM it has, on these threads), what reached it, and the model-FLOPs utilisation against it. */
   peak_gflops: number;
+  peak_gemm: string;
   peak_cached: boolean;
   train_mfu: number;
   infer_mfu: number;
@@ -96,6 +97,7 @@ export async function measure(cfg: Config, backend: string, opts: BenchOptions):
       infer_gflops: inferGflops,
       peak_rss_mb: peakRssMb,
       peak_gflops: peak.gflops,
+      peak_gemm: peak.gemm,
       peak_cached: peak.cached,
       train_mfu: trainGflops / peak.gflops,
       infer_mfu: inferGflops / peak.gflops,
