@@ -119,36 +119,34 @@ const NORMS = [
   { n: 4 * 16 * 16, c: 64 }, // above the threading threshold: many row slices
 ];
 
+/** Ours on `backend` (wasm: the native kernels; cpu: the tfjs-ops path) against tfjs's ops on cpu: value, batch statistics, dx, dWeight, dBias. */
+async function checkBatchNorm(activation: BatchNormActivation, n: number, c: number, backend: 'wasm' | 'cpu'): Promise<void> {
+  // Channels with different means and scales, so the statistics matter.
+  const x = Float32Array.from(noise(n * c, 4), (v, i) => v * (1 + (i % c) / c) + ((i % c) - c / 2) / c);
+  const data = [x, noise(c, 5, 0.5).map((v) => v + 1), noise(c, 6, 0.3)];
+  const shapes = [[n, c], [c], [c]];
+  const expected = await valueAndGrads('cpu', referenceBatchNorm(activation), shapes, data);
+  const actual = await valueAndGrads(backend, oursBatchNorm(activation), shapes, data);
+  close(actual.value, expected.value, 'value');
+  close(actual.extra[0], expected.extra[0], 'mean');
+  close(actual.extra[1], expected.extra[1], 'variance');
+  ['dx', 'dWeight', 'dBias'].forEach((what, i) => close(actual.grads[i], expected.grads[i], what, 2e-4));
+}
+
+const ACTIVATIONS = ['none', 'gelu_before', 'relu_after', 'silu_after'] as const;
+
 for (const { n, c } of NORMS) {
-  for (const activation of ['none', 'gelu_before', 'relu_after', 'silu_after'] as const) {
+  for (const activation of ACTIVATIONS) {
     test(`native BatchNorm (${activation}) equals tfjs's moments + FusedBatchNorm on [${n}, ${c}]: value, batch statistics, dx, dWeight, dBias`, async (t) => {
       if (!nativeOrSkip(t)) return;
-      // Channels with different means and scales, so the statistics matter.
-      const x = Float32Array.from(noise(n * c, 4), (v, i) => v * (1 + (i % c) / c) + ((i % c) - c / 2) / c);
-      const data = [x, noise(c, 5, 0.5).map((v) => v + 1), noise(c, 6, 0.3)];
-      const shapes = [[n, c], [c], [c]];
-      const expected = await valueAndGrads('cpu', referenceBatchNorm(activation), shapes, data);
-      const actual = await valueAndGrads('wasm', oursBatchNorm(activation), shapes, data);
-      close(actual.value, expected.value, 'value');
-      close(actual.extra[0], expected.extra[0], 'mean');
-      close(actual.extra[1], expected.extra[1], 'variance');
-      ['dx', 'dWeight', 'dBias'].forEach((what, i) => close(actual.grads[i], expected.grads[i], what, 2e-4));
+      await checkBatchNorm(activation, n, c, 'wasm');
     });
   }
 }
 
-for (const activation of ['none', 'gelu_before', 'relu_after', 'silu_after'] as const) {
+for (const activation of ACTIVATIONS) {
   test(`BatchNorm (${activation}) in tfjs ops, where no fused kernel is, equals tfjs's moments + FusedBatchNorm: value, statistics, gradients`, async () => {
-    const { n, c } = NORMS[1];
-    const x = Float32Array.from(noise(n * c, 4), (v, i) => v * (1 + (i % c) / c) + ((i % c) - c / 2) / c);
-    const data = [x, noise(c, 5, 0.5).map((v) => v + 1), noise(c, 6, 0.3)];
-    const shapes = [[n, c], [c], [c]];
-    const expected = await valueAndGrads('cpu', referenceBatchNorm(activation), shapes, data);
-    const actual = await valueAndGrads('cpu', oursBatchNorm(activation), shapes, data);
-    close(actual.value, expected.value, 'value');
-    close(actual.extra[0], expected.extra[0], 'mean');
-    close(actual.extra[1], expected.extra[1], 'variance');
-    ['dx', 'dWeight', 'dBias'].forEach((what, i) => close(actual.grads[i], expected.grads[i], what, 2e-4));
+    await checkBatchNorm(activation, NORMS[1].n, NORMS[1].c, 'cpu');
   });
 }
 
