@@ -13,15 +13,21 @@ namespace {
 constexpr size_t kElementsPerSlice = 16384;
 size_t rowsPerSlice(size_t c) { return std::max<size_t>(1, kElementsPerSlice / std::max<size_t>(1, c)); }
 
-// Per-channel sums over rows [begin, end), in row order, as doubles, into sum[c] (of the squared
-// deviations from `center` when given); each channel is its own lane, so vectorizing over the
-// channels does not reorder any sum.
-VIT_VECTOR_CLONES void sumRows(const float* __restrict a, const float* __restrict center, size_t begin, size_t end, size_t c, double* __restrict sum) {
+// Per-channel Σ a and Σ a² over rows [begin, end), in row order, as doubles, into sum[0, c) and
+// sum[c, 2c), with a = GELU(x) (also written to `a`) when the GELU comes first, else a = x: the
+// statistics in one read of the input. In doubles, E[a²] − E[a]² loses nothing a float32 mean
+// and variance keep. Each channel is its own lane, so vectorizing over the channels does not
+// reorder any sum.
+template <BatchNormActivation Act>
+VIT_VECTOR_CLONES void momentRows(const float* __restrict x, float* __restrict a, size_t begin, size_t end, size_t c, double* __restrict sum) {
+  double* __restrict squares = sum + c;
   for (size_t r = begin; r < end; r++) {
-    const float* row = a + r * c;
     for (size_t j = 0; j < c; j++) {
-      const double d = center ? static_cast<double>(row[j]) - center[j] : row[j];
-      sum[j] += center ? d * d : d;
+      const size_t i = r * c + j;
+      float v = x[i];
+      if (Act == BatchNormActivation::kGeluBefore) a[i] = v = geluValue(v);
+      sum[j] += v;
+      squares[j] += static_cast<double>(v) * v;
     }
   }
 }
@@ -39,10 +45,6 @@ std::vector<double> sliceSums(size_t n, size_t c, size_t width, SumSlice sumSlic
     for (size_t j = 0; j < width * c; j++) total[j] += partial[slice * width * c + j];
   }
   return total;
-}
-
-VIT_VECTOR_CLONES void geluRows(const float* __restrict x, float* __restrict a, size_t begin, size_t end, size_t c) {
-  for (size_t i = begin * c; i < end * c; i++) a[i] = geluValue(x[i]);
 }
 
 // y = act(a · scale + shift): the activation after the normalisation (ReLU, SiLU) or none.
@@ -75,16 +77,19 @@ inline float passedOf(float dy, float normalized, float weight, float bias) {
   return Act == BatchNormActivation::kReluAfter && normalized * weight + bias <= 0.0f ? 0.0f : dy;
 }
 
-// Σ dy' and Σ dy' · x̂ per channel over rows [begin, end), in row order, as doubles.
+// Σ dy' and Σ dy' · x̂ per channel over rows [begin, end), in row order, as doubles. With the SiLU
+// after, dy' = dy · SiLU'(x̂ · weight + bias) is also written to `passed`, for the second pass to
+// read instead of computing the exponential again.
 template <BatchNormActivation Act>
 VIT_VECTOR_CLONES void gradSums(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, const float* __restrict invStd,
-                                const float* __restrict weight, const float* __restrict bias, size_t begin, size_t end, size_t c,
-                                double* __restrict sumDy, double* __restrict sumDyX) {
+                                const float* __restrict weight, const float* __restrict bias, float* __restrict passed, size_t begin, size_t end,
+                                size_t c, double* __restrict sumDy, double* __restrict sumDyX) {
   for (size_t r = begin; r < end; r++) {
     for (size_t j = 0; j < c; j++) {
       const size_t i = r * c + j;
       const float normalized = normalizedOf<Act>(x[i], mean[j], invStd[j]);
-      const float g = passedOf<Act>(dy[i], normalized, weight[j], bias[j]);
+      float g = passedOf<Act>(dy[i], normalized, weight[j], bias[j]);
+      if (Act == BatchNormActivation::kSiluAfter) passed[i] = g = dy[i] * siluDerivative(normalized * weight[j] + bias[j]);
       sumDy[j] += g;
       sumDyX[j] += static_cast<double>(g) * normalized;
     }
@@ -108,23 +113,13 @@ VIT_VECTOR_CLONES void gradRows(const float* dy, const float* __restrict x, cons
   }
 }
 
-// dy · SiLU'(x̂ · weight + bias): the gradient at the SiLU after the normalisation's input.
-VIT_VECTOR_CLONES void siluPassedRows(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
-                                      const float* __restrict invStd, const float* __restrict weight, const float* __restrict bias,
-                                      float* __restrict out, size_t begin, size_t end, size_t c) {
-  for (size_t r = begin; r < end; r++) {
-    for (size_t j = 0; j < c; j++) {
-      const size_t i = r * c + j;
-      out[i] = dy[i] * siluDerivative((x[i] - mean[j]) * invStd[j] * weight[j] + bias[j]);
-    }
-  }
-}
-
 template <BatchNormActivation Act>
 void batchNormGradOf(const float* dy, const float* x, const float* mean, const float* invStd, const float* weight, const float* bias, float* dx,
                      float* dWeight, float* dBias, size_t n, size_t c) {
+  // With the SiLU after, the first pass leaves dy' in dx and the second is the plain
+  // normalisation's gradient of it, in place (one exponential per element in all).
   const std::vector<double> sums = sliceSums(n, c, 2, [=](size_t begin, size_t end, double* sum) {
-    gradSums<Act>(dy, x, mean, invStd, weight, bias, begin, end, c, sum, sum + c);
+    gradSums<Act>(dy, x, mean, invStd, weight, bias, dx, begin, end, c, sum, sum + c);
   });
   std::vector<float> meanDy(c), meanDyX(c);
   for (size_t j = 0; j < c; j++) {
@@ -135,25 +130,27 @@ void batchNormGradOf(const float* dy, const float* x, const float* mean, const f
   }
   const float* md = meanDy.data();
   const float* mdx = meanDyX.data();
-  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { gradRows<Act>(dy, x, mean, invStd, weight, bias, md, mdx, dx, begin, end, c); });
+  constexpr BatchNormActivation kSecond = Act == BatchNormActivation::kSiluAfter ? BatchNormActivation::kNone : Act;
+  const float* dyOrPassed = Act == BatchNormActivation::kSiluAfter ? dx : dy;
+  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { gradRows<kSecond>(dyOrPassed, x, mean, invStd, weight, bias, md, mdx, dx, begin, end, c); });
 }
 
 }  // namespace
 
 void batchNorm(const float* x, const float* weight, const float* bias, float* y, float* mean, float* variance, float* invStd, size_t n, size_t c,
                float eps, BatchNormActivation act) {
-  // a = GELU(x) (into y) or x; its mean and (two-pass) biased variance; then y = a · scale + shift.
-  const float* a = x;
-  if (act == BatchNormActivation::kGeluBefore) {
-    parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { geluRows(x, y, begin, end, c); });
-    a = y;
-  }
-  const std::vector<double> sums = sliceSums(n, c, 1, [=](size_t begin, size_t end, double* sum) { sumRows(a, nullptr, begin, end, c, sum); });
-  for (size_t j = 0; j < c; j++) mean[j] = static_cast<float>(sums[j] / n);
-  const std::vector<double> squares = sliceSums(n, c, 1, [=](size_t begin, size_t end, double* sum) { sumRows(a, mean, begin, end, c, sum); });
+  // a = GELU(x) (into y) or x, and its per-channel Σ a, Σ a² in the same pass; then y = a · scale + shift.
+  const bool gelu = act == BatchNormActivation::kGeluBefore;
+  const std::vector<double> moments = sliceSums(n, c, 2, [=](size_t begin, size_t end, double* sum) {
+    if (gelu) return momentRows<BatchNormActivation::kGeluBefore>(x, y, begin, end, c, sum);
+    momentRows<BatchNormActivation::kNone>(x, nullptr, begin, end, c, sum);
+  });
+  const float* a = gelu ? y : x;
   std::vector<float> scale(c), shift(c);
   for (size_t j = 0; j < c; j++) {
-    variance[j] = static_cast<float>(squares[j] / n);
+    const double m = moments[j] / n;
+    mean[j] = static_cast<float>(m);
+    variance[j] = static_cast<float>(std::max(0.0, moments[c + j] / n - m * m));
     invStd[j] = 1.0f / std::sqrt(variance[j] + eps);
     scale[j] = invStd[j] * weight[j];
     shift[j] = bias[j] - mean[j] * scale[j];
@@ -178,10 +175,7 @@ void batchNormGrad(const float* dy, const float* x, const float* mean, const flo
     case BatchNormActivation::kReluAfter:
       return batchNormGradOf<BatchNormActivation::kReluAfter>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
     case BatchNormActivation::kSiluAfter:
-      // dy' through the SiLU once, into dx (one exponential per element, not one in each of the
-      // two passes below), then the plain normalisation's gradient of it, in place.
-      parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) { siluPassedRows(dy, x, mean, invStd, weight, bias, dx, begin, end, c); });
-      return batchNormGradOf<BatchNormActivation::kNone>(dx, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
+      return batchNormGradOf<BatchNormActivation::kSiluAfter>(dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c);
   }
 }
 
