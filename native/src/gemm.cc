@@ -105,14 +105,16 @@ TaskGrid taskGrid(size_t rowPanels, size_t colPanels, int mr, size_t threads) {
   return g;
 }
 
-// Where the micro-kernel finds op(B)'s NR-wide panels: a panel of a B that is not transposed is
-// read in place (its rows are the panel's rows, `ld` apart) when it is a whole number of vectors
-// wide (the kernel then reads no column past it); the others are packed, zero-filled past n.
+// Where the micro-kernel finds op(B)'s NR-wide panels: for a kernel that reads B in place, a
+// panel of a B that is not transposed is read there (its rows are the panel's rows, `ld` apart)
+// when it is a whole number of vectors wide (the kernel then reads no column past it); the others
+// are packed, zero-filled past n.
 struct PanelsOfB {
   const Operand& b;
   const float* packed;
   size_t n, k, nr, lanes;
-  bool inPlace(size_t panel) const { return !b.transposed && std::min(nr, n - panel * nr) % lanes == 0; }
+  bool readsInPlace;
+  bool inPlace(size_t panel) const { return readsInPlace && !b.transposed && std::min(nr, n - panel * nr) % lanes == 0; }
   // Panel `panel` from row p0 on, and the distance between its rows.
   const float* at(size_t panel, size_t p0, size_t& step) const {
     step = inPlace(panel) ? b.ld : nr;
@@ -203,7 +205,8 @@ void builtinGemm(size_t m, size_t n, size_t k, const Operand& a, const Operand& 
   const MicroKernelSpec& kernel = chosenKernel();
   const size_t colPanels = (n + kernel.nr() - 1) / kernel.nr(), rowPanels = (m + kernel.mr - 1) / kernel.mr;
   thread_local Scratch bScratch;
-  const PanelsOfB panels{b, bScratch.get(colPanels * kernel.nr() * k), n, k, static_cast<size_t>(kernel.nr()), static_cast<size_t>(kernel.lanes)};
+  const PanelsOfB panels{b, bScratch.get(colPanels * kernel.nr() * k), n, k, static_cast<size_t>(kernel.nr()), static_cast<size_t>(kernel.lanes),
+                         kernel.readsBInPlace};
   auto pack = [&](size_t panel) {
     if (!panels.inPlace(panel)) packBPanel(b, k, n, panel * kernel.nr(), kernel.nr(), const_cast<float*>(panels.packed) + panel * kernel.nr() * k);
   };

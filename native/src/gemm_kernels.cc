@@ -79,18 +79,24 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(size_t kc, const float* __re
   }
   const int tail = static_cast<int>(cols) - (NV - 1) * 8;  // 1 … 8 columns in the last vector
   const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  const __m256i all = _mm256_set1_epi32(-1);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
     if (static_cast<size_t>(i) >= rows) break;
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) {
-      const __m256i mask = v == NV - 1 ? last : all;
       float* out = c + i * ldc + v * 8;
       __m256 x = acc[i][v];
-      if (loadC) x = _mm256_add_ps(_mm256_maskload_ps(out, mask), x);
-      if (bias != nullptr) x = _mm256_add_ps(x, _mm256_maskload_ps(bias + v * 8, mask));
-      _mm256_maskstore_ps(out, mask, x);
+      if (v < NV - 1 || tail >= 8) {
+        // Whole vectors: plain loads and stores. AVX2's masked store is microcoded on AMD (about
+        // 12 cycles each): with them the C tile's update cost as much as the product for small k.
+        if (loadC) x = _mm256_add_ps(_mm256_loadu_ps(out), x);
+        if (bias != nullptr) x = _mm256_add_ps(x, _mm256_loadu_ps(bias + v * 8));
+        _mm256_storeu_ps(out, x);
+        continue;
+      }
+      if (loadC) x = _mm256_add_ps(_mm256_maskload_ps(out, last), x);
+      if (bias != nullptr) x = _mm256_add_ps(x, _mm256_maskload_ps(bias + v * 8, last));
+      _mm256_maskstore_ps(out, last, x);
     }
   }
 }
@@ -125,11 +131,11 @@ void kernelGeneric(size_t kc, const float* __restrict a, size_t aRow, size_t aSt
 }
 
 #ifdef VIT_X86
-const MicroKernelSpec kAvx512{"avx512", 6, 16, {kernelAvx512<6, 1>, kernelAvx512<6, 2>, kernelAvx512<6, 3>, kernelAvx512<6, 4>}};
+const MicroKernelSpec kAvx512{"avx512", 6, 16, {kernelAvx512<6, 1>, kernelAvx512<6, 2>, kernelAvx512<6, 3>, kernelAvx512<6, 4>}, 4, true};
 // AVX2 has 16 registers: 6 rows × 2 vectors is the widest tile that stays in them.
-const MicroKernelSpec kAvx2{"avx2", 6, 8, {kernelAvx2<6, 1>, kernelAvx2<6, 2>, nullptr, nullptr}, 2};
+const MicroKernelSpec kAvx2{"avx2", 6, 8, {kernelAvx2<6, 1>, kernelAvx2<6, 2>, nullptr, nullptr}, 2, false};
 #endif
-const MicroKernelSpec kGeneric{"generic", 4, 4, {kernelGeneric<4, 1>, kernelGeneric<4, 2>, nullptr, nullptr}, 2};
+const MicroKernelSpec kGeneric{"generic", 4, 4, {kernelGeneric<4, 1>, kernelGeneric<4, 2>, nullptr, nullptr}, 2, false};
 
 }  // namespace
 

@@ -22,6 +22,10 @@ struct MicroKernelSpec {
   int mr, lanes;
   MicroKernel byVectors[kWidths];  // byVectors[v − 1] is v vectors wide
   int widths = kWidths;            // how many of them there are
+  // Whether a B that is not transposed is read in place rather than packed (gemm.cc). A panel
+  // row of a narrow kernel is one cache line (AVX2: 16 floats): read in place, every step of the
+  // sum touched another page, and the TLB misses halved AVX2's speed; AVX-512's rows are four lines.
+  bool readsBInPlace = false;
   int nr() const { return widths * lanes; }
   // The kernel for a tile `cols` wide (cols ≤ nr()).
   MicroKernel forColumns(size_t cols) const { return byVectors[(cols + lanes - 1) / lanes - 1]; }
