@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Ours (vit bench on wasm) against PyTorch on the CPU, interleaved: each round runs ours and
-# PyTorch back to back on each config (who goes first alternates by round), so both see the same
-# machine load; the summary gives medians, the median of the per-round ratios ours/PyTorch, and
-# their min/max, for training and inference, with peak RSS.
+# Ours (vit bench on wasm) against PyTorch on the CPU, and for inference against ONNX Runtime on
+# the same model as `vit export` writes it (bench/onnxruntime_reference.ts: CPU execution
+# provider, as many threads as vit, every graph optimisation on), interleaved: each round runs the
+# three back to back on each config (who goes first alternates by round), so all see the same
+# machine load; the summary gives medians, the median of the per-round ratios ours/theirs, and
+# their min/max, for training, inference at the config's batch and one image alone (latency),
+# with peak RSS.
 #
 # Usage: bench/compare.sh [CONFIG...]   (default: configs/bench-small.json, the default config
 #        (ViT-Lite-7/4), the main job's CCT-2/3x2: configs/cpu-1h.json with AdamW, since
@@ -44,8 +47,9 @@ run() {
     exit 1
   fi
   printf '{"run":"%s","config":"%s","result":%s}\n' "$name" "$config" "$line" >> "$work/results.jsonl"
-  echo "  $name: $(node -e 'const r = JSON.parse(process.argv[1]); console.log(`train ${r.train_images_per_second.toFixed(1)} img/s, inference ${r.infer_images_per_second.toFixed(1)} img/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`)' "$line")" >&2
+  echo "  $name: $(node -e 'const r = JSON.parse(process.argv[1]); console.log(`train ${r.train_images_per_second?.toFixed(1) ?? "-"} img/s, inference ${r.infer_images_per_second.toFixed(1)} img/s, one image ${r.infer_latency_ms.toFixed(2)} ms, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`)' "$line")" >&2
 }
+onnxruntime() { run onnxruntime "$1" node --import tsx bench/onnxruntime_reference.ts --config "$1" --json "${steps[@]}"; }
 ours() { run ours "$1" node --import tsx src/cli.ts bench --config "$1" --backend wasm --json "${steps[@]}" ${VIT_BENCH_FLAGS:-}; }
 # OpenBLAS's best kernel set for this CPU, from its features.
 blas_core=""
@@ -68,7 +72,7 @@ torch() {
 for ((round = 1; round <= rounds; round++)); do
   for config in "$@"; do
     echo "round $round/$rounds, $config" >&2
-    if ((round % 2)); then ours "$config"; torch "$config"; else torch "$config"; ours "$config"; fi
+    if ((round % 2)); then ours "$config"; torch "$config"; onnxruntime "$config"; else onnxruntime "$config"; torch "$config"; ours "$config"; fi
   done
 done
 

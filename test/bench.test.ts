@@ -17,7 +17,7 @@ test('vit bench --json times a small model and reports the agreed keys', () => {
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
   assert.equal(result.backend, 'wasm');
   assert.equal(result.batch, 4);
-  for (const key of ['train_images_per_second', 'infer_images_per_second', 'train_ms_per_step', 'train_gflops', 'peak_rss_mb']) {
+  for (const key of ['train_images_per_second', 'infer_images_per_second', 'infer_latency_ms', 'train_ms_per_step', 'train_gflops', 'peak_rss_mb']) {
     assert.ok(Number.isFinite(result[key]) && result[key] > 0, `${key} = ${result[key]}`);
   }
   assert.ok(Math.abs(result.train_images_per_second * result.train_ms_per_step - 4000) < 1e-6, 'img/s and ms/step agree');

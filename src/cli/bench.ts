@@ -69,7 +69,7 @@ function describe(r: BenchResult): string {
   return [
     `${chalk.bold('backend')} ${r.backend} (${r.gemm}, ${r.threads} threads), batch ${r.batch}, ${r.params.toLocaleString('en-US')} parameters, ${r.steps} timed steps`,
     `${chalk.bold('train')}     ${f(r.train_images_per_second)} img/s  ${f(r.train_ms_per_step)} ms/step  ${f(r.train_gflops)} GFLOP/s  MFU ${pct(r.train_mfu)}`,
-    `${chalk.bold('inference')} ${f(r.infer_images_per_second)} img/s  ${f(r.infer_ms_per_batch)} ms/batch  ${f(r.infer_gflops)} GFLOP/s  MFU ${pct(r.infer_mfu)}`,
+    `${chalk.bold('inference')} ${f(r.infer_images_per_second)} img/s  ${f(r.infer_ms_per_batch)} ms/batch  ${f(r.infer_gflops)} GFLOP/s  MFU ${pct(r.infer_mfu)}; one image alone ${f(r.infer_latency_ms, 2)} ms`,
     `${chalk.bold('peak')}      ${f(r.peak_gflops)} GFLOP/s: the best large SGEMM on these cores and threads, through ${r.peak_gemm}${r.peak_cached ? ' (cached; --peak measures again)' : ''}`,
     `${chalk.bold('memory')}    peak RSS ${f(r.peak_rss_mb, 0)} MB, tensors ${r.tensors_after_warmup} → ${r.tensors_after_steps}`,
   ].join('\n');
