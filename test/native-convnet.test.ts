@@ -150,6 +150,36 @@ for (const activation of ACTIVATIONS) {
   });
 }
 
+/** Evaluation-mode BatchNorm with running statistics on `backend` (wasm: the native BATCH_NORM_APPLY; cpu: tfjs ops). */
+async function evalBatchNorm(backend: BackendName, how: 'ours' | 'tfjs', activation: BatchNormActivation, n: number, c: number): Promise<Float32Array> {
+  await useBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor2d(Float32Array.from(noise(n * c, 10), (v, i) => v * (1 + (i % c) / c) + (i % c) / c), [n, c]);
+    const params: Record<string, tf.Tensor> = {
+      'bn.weight': tf.tensor1d(noise(c, 11, 0.5).map((v) => v + 1)),
+      'bn.bias': tf.tensor1d(noise(c, 12, 0.3)),
+      'bn.running_mean': tf.tensor1d(noise(c, 13, 0.4)),
+      'bn.running_var': tf.tensor1d(noise(c, 14, 0.4).map((v) => v + 1)),
+    };
+    if (how === 'ours') return batchNorm(x, (name) => params[name] as tf.Variable, 'bn', activation, { training: false }).dataSync() as Float32Array;
+    const a = activation === 'gelu_before' ? tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) : x;
+    const y = tf.batchNorm(a, params['bn.running_mean'], params['bn.running_var'], params['bn.bias'] as tf.Tensor1D, params['bn.weight'] as tf.Tensor1D, 1e-5);
+    const out = activation === 'silu_after' ? tf.mul(y, tf.sigmoid(y)) : activation === 'relu_after' ? tf.relu(y) : y;
+    return out.dataSync() as Float32Array;
+  });
+}
+
+for (const activation of ACTIVATIONS) {
+  test(`evaluation's BatchNorm (${activation}), native and in tfjs ops, equals tfjs's FusedBatchNorm with the running statistics`, async (t) => {
+    const withNative = nativeOrSkip(t);
+    for (const { n, c } of NORMS) {
+      const expected = await evalBatchNorm('cpu', 'tfjs', activation, n, c);
+      close(await evalBatchNorm('cpu', 'ours', activation, n, c), expected, `tfjs ops [${n}, ${c}]`);
+      if (withNative) close(await evalBatchNorm('wasm', 'ours', activation, n, c), expected, `native [${n}, ${c}]`);
+    }
+  });
+}
+
 test("a conv with a bias (ConvMixer's patch embedding) equals tfjs's Conv2D + bias: value, dx, dW, dBias", async (t) => {
   if (!nativeOrSkip(t)) return;
   const x = [3, 12, 12, 3];

@@ -16,7 +16,7 @@ namespace {
 
 // Bumped whenever an exported function's arguments change: the TypeScript side refuses an addon
 // built from other sources (a checkout updated without rebuilding) instead of misreading it.
-constexpr int kAbi = 11;
+constexpr int kAbi = 12;
 
 // The call's arguments: heap first, then byte offsets and sizes.
 class Args {
@@ -177,6 +177,12 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   if (a.ok(12, "batchNorm"))
     batchNorm(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.floats(5), a.floats(6), a.floats(7), a.size(8), a.size(9),
               static_cast<float>(a.number(10)), static_cast<BatchNormActivation>(a.size(11)));
+  return nullptr;
+}
+// batchNormApply(heap, x, scale, shift, y, n, c, activation)
+napi_value BatchNormApply(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (a.ok(8, "batchNormApply")) batchNormApply(a.floats(1), a.floats(2), a.floats(3), a.floats(4), a.size(5), a.size(6), static_cast<BatchNormActivation>(a.size(7)));
   return nullptr;
 }
 // batchNormGrad(heap, dy, x, mean, invStd, weight, bias, dx, dWeight, dBias, n, c, activation)
@@ -345,6 +351,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "depthwiseConvGrad", DepthwiseConvGrad);
   exportFunction(env, exports, "batchNorm", BatchNorm);
   exportFunction(env, exports, "batchNormGrad", BatchNormGrad);
+  exportFunction(env, exports, "batchNormApply", BatchNormApply);
   exportFunction(env, exports, "im2col", Im2col);
   exportFunction(env, exports, "im2colGrad", Im2colGrad);
   exportFunction(env, exports, "maxPool", MaxPool);

@@ -47,13 +47,15 @@ std::vector<double> sliceSums(size_t n, size_t c, size_t width, SumSlice sumSlic
   return total;
 }
 
-// y = act(a · scale + shift): the activation after the normalisation (ReLU, SiLU) or none.
+// y = act(a · scale + shift): the activation after the normalisation (ReLU, SiLU) or none; with
+// the GELU before it, a = GELU(the input) is computed here (evaluation; training passes it done).
 template <BatchNormActivation Act>
 VIT_VECTOR_CLONES void normalizeRows(const float* __restrict a, float* __restrict y, const float* __restrict scale, const float* __restrict shift,
                                      size_t begin, size_t end, size_t c) {
   for (size_t r = begin; r < end; r++) {
     for (size_t j = 0; j < c; j++) {
-      const float v = a[r * c + j] * scale[j] + shift[j];
+      const float in = Act == BatchNormActivation::kGeluBefore ? geluValue(a[r * c + j]) : a[r * c + j];
+      const float v = in * scale[j] + shift[j];
       if (Act == BatchNormActivation::kReluAfter) {
         y[r * c + j] = v < 0.0f ? 0.0f : v;
       } else if (Act == BatchNormActivation::kSiluAfter) {
@@ -162,6 +164,17 @@ void batchNorm(const float* x, const float* weight, const float* bias, float* y,
       case BatchNormActivation::kReluAfter: return normalizeRows<BatchNormActivation::kReluAfter>(a, y, scaleData, shiftData, begin, end, c);
       case BatchNormActivation::kSiluAfter: return normalizeRows<BatchNormActivation::kSiluAfter>(a, y, scaleData, shiftData, begin, end, c);
       default: return normalizeRows<BatchNormActivation::kNone>(a, y, scaleData, shiftData, begin, end, c);
+    }
+  });
+}
+
+void batchNormApply(const float* x, const float* scale, const float* shift, float* y, size_t n, size_t c, BatchNormActivation act) {
+  parallelFor(n, rowsPerSlice(c), [=](size_t begin, size_t end) {
+    switch (act) {
+      case BatchNormActivation::kNone: return normalizeRows<BatchNormActivation::kNone>(x, y, scale, shift, begin, end, c);
+      case BatchNormActivation::kGeluBefore: return normalizeRows<BatchNormActivation::kGeluBefore>(x, y, scale, shift, begin, end, c);
+      case BatchNormActivation::kReluAfter: return normalizeRows<BatchNormActivation::kReluAfter>(x, y, scale, shift, begin, end, c);
+      case BatchNormActivation::kSiluAfter: return normalizeRows<BatchNormActivation::kSiluAfter>(x, y, scale, shift, begin, end, c);
     }
   });
 }

@@ -86,6 +86,10 @@ void depthwiseConvGrad(const float* dy, const float* x, const float* weight, flo
 enum class BatchNormActivation { kNone = 0, kGeluBefore = 1, kReluAfter = 2, kSiluAfter = 3 };
 void batchNorm(const float* x, const float* weight, const float* bias, float* y, float* mean, float* variance, float* invStd, size_t n, size_t c,
                float eps, BatchNormActivation act);
+// Evaluation: y = act(x · scale + shift) per channel in one pass, the running statistics folded
+// into scale = weight / √(running_var + eps) and shift = bias − running_mean · scale by the caller
+// (the GELU before applies to x, ReLU or SiLU after to the sum).
+void batchNormApply(const float* x, const float* scale, const float* shift, float* y, size_t n, size_t c, BatchNormActivation act);
 // dx, dWeight, dBias from dy, recomputing the activation and x̂ from x and the statistics.
 void batchNormGrad(const float* dy, const float* x, const float* mean, const float* invStd, const float* weight, const float* bias, float* dx,
                    float* dWeight, float* dBias, size_t n, size_t c, BatchNormActivation act);

@@ -31,6 +31,8 @@
  *                    eps)], the statistics per channel over the rows (src/layers/batch-norm.ts)
  *   BATCH_NORM_GRAD: `dy`, `x`, `mean`, `invStd`, `weight`, `bias`, attrs as BATCH_NORM →
  *                    [dx, dWeight, dBias]
+ *   BATCH_NORM_APPLY: `x` [n, c], `scale`, `shift` [c], attr `activation` → act(x · scale +
+ *                    shift), evaluation's BatchNorm with the running statistics folded in
  *   OPTIMIZER_STEP:  `p0`, `g0`, `m0`, `v0`, `p1`, … (parameters, gradients, Adam's moments or
  *                    Muon's or SGD's buffer as m and no v), attrs `beta1`, `beta2`, `stepSize`,
  *                    `invSqrtBias2`, `eps`, `maxNorm` (0: no clipping), `momentum`,
@@ -56,6 +58,7 @@ export const DEPTHWISE_CONV = 'VitDepthwiseConv';
 export const DEPTHWISE_CONV_GRAD = 'VitDepthwiseConvGrad';
 export const BATCH_NORM = 'VitBatchNorm';
 export const BATCH_NORM_GRAD = 'VitBatchNormGrad';
+export const BATCH_NORM_APPLY = 'VitBatchNormApply';
 
 /** How OPTIMIZER_STEP updates a parameter: Adam(W), Muon or SGD (src/train/optimizer.ts). */
 export type OptimizerRule = 'adam' | 'muon' | 'sgd';

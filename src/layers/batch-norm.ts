@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasKernel } from '../backend/kernel-traits.js';
-import { BATCH_NORM, BATCH_NORM_GRAD } from '../backend/fused-kernels.js';
+import { BATCH_NORM, BATCH_NORM_APPLY, BATCH_NORM_GRAD } from '../backend/fused-kernels.js';
 import { columnSums } from './linear.js';
 import { gelu, geluGrad } from './mlp.js';
 import { silu } from './silu.js';
@@ -56,10 +56,14 @@ export function batchNorm(
   const channels = weight.shape[0];
   const rows = tf.reshape(x, [-1, channels]) as tf.Tensor2D;
   if (!opts.training) {
-    const input = activation === 'gelu_before' ? gelu(rows) : rows;
     // (x − mean) / √(var + eps) · weight + bias as one scale and one shift per channel.
     const scale = tf.mul(weight, tf.rsqrt(tf.add(w(`${prefix}.running_var`), BATCH_NORM_EPS)));
     const shift = tf.sub(bias, tf.mul(w(`${prefix}.running_mean`), scale));
+    if (hasKernel(BATCH_NORM_APPLY)) {
+      const y = tf.engine().runKernel(BATCH_NORM_APPLY, { x: rows, scale, shift } as tf.NamedTensorMap, { activation }) as tf.Tensor;
+      return tf.reshape(y, x.shape);
+    }
+    const input = activation === 'gelu_before' ? gelu(rows) : rows;
     const y = tf.add(tf.mul(input, scale), shift);
     return tf.reshape(activationAfter(y, activation), x.shape);
   }

@@ -26,6 +26,7 @@ export interface NativeAddon {
   depthwiseConv(heap: ArrayBuffer, x: number, weight: number, bias: number, y: number, ...shape: number[]): void;
   depthwiseConvGrad(heap: ArrayBuffer, dy: number, x: number, weight: number, dx: number, dWeight: number, dBias: number, ...shape: number[]): void;
   batchNorm(heap: ArrayBuffer, x: number, weight: number, bias: number, y: number, mean: number, variance: number, invStd: number, n: number, c: number, eps: number, activation: number): void;
+  batchNormApply(heap: ArrayBuffer, x: number, scale: number, shift: number, y: number, n: number, c: number, activation: number): void;
   batchNormGrad(heap: ArrayBuffer, dy: number, x: number, mean: number, invStd: number, weight: number, bias: number, dx: number, dWeight: number, dBias: number, n: number, c: number, activation: number): void;
   im2col(heap: ArrayBuffer, x: number, out: number, ...window: number[]): void;
   im2colGrad(heap: ArrayBuffer, dy: number, dx: number, ...window: number[]): void;
@@ -45,7 +46,7 @@ export interface NativeAddon {
 export const SLOWDOWN = 'CPU training runs about 25x slower';
 
 /** The addon's argument lists this code was written for (native/src/addon.cc's kAbi). */
-const ABI = 11;
+const ABI = 12;
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/vit_native.node', import.meta.url));
 /** What native/build.mjs wrote about the last build: `{ built, reason, fix }`. */
 const BUILD_STATUS_PATH = fileURLToPath(new URL('../../../native/build-status.json', import.meta.url));

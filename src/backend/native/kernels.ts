@@ -7,6 +7,7 @@ import {
   ATTENTION_GRAD,
   BATCH_NORM,
   BATCH_NORM_GRAD,
+  BATCH_NORM_APPLY,
   DEPTHWISE_CONV,
   DEPTHWISE_CONV_GRAD,
   GELU,
@@ -392,7 +393,7 @@ function registerDepthwise(native: NativeAddon): void {
   });
 }
 
-/** BATCH_NORM and BATCH_NORM_GRAD (src/layers/batch-norm.ts) on rows [n, c]; the activation as native/src/kernels.h numbers it. */
+/** BATCH_NORM, BATCH_NORM_GRAD and BATCH_NORM_APPLY (src/layers/batch-norm.ts) on rows [n, c]; the activation as native/src/kernels.h numbers it. */
 function registerBatchNorm(native: NativeAddon): void {
   const ACTIVATIONS: Record<BatchNormActivation, number> = { none: 0, gelu_before: 1, relu_after: 2, silu_after: 3 };
   const activation = (attrs: Record<string, unknown>) => ACTIVATIONS[attrs.activation as BatchNormActivation];
@@ -403,6 +404,12 @@ function registerBatchNorm(native: NativeAddon): void {
     const [y, mean, variance, invStd] = outputs;
     native.batchNorm(heapOf(backend), at(backend, x), at(backend, weight), at(backend, bias), at(backend, y), at(backend, mean), at(backend, variance), at(backend, invStd), n, c, attrs.eps as number, activation(attrs));
     return outputs;
+  });
+  registerNative(BATCH_NORM_APPLY, ({ x, scale, shift }, attrs, backend) => {
+    const [n, c] = x.shape;
+    const y = backend.makeOutput(x.shape, 'float32');
+    if (n * c > 0) native.batchNormApply(heapOf(backend), at(backend, x), at(backend, scale), at(backend, shift), at(backend, y), n, c, activation(attrs));
+    return y;
   });
   registerNative(BATCH_NORM_GRAD, ({ dy, x, mean, invStd, weight, bias }, attrs, backend) => {
     const [n, c] = x.shape;
