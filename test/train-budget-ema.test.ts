@@ -162,6 +162,8 @@ describe('train.fit_to_budget', () => {
     assert.equal(budgetPlanLine({ after_epoch: 1, epoch_seconds: 90, epochs: 3, reason: 'first' }), 'time budget: the first epoch took 1:30, so this run trains 3 epochs and its schedule ends with them');
     assert.equal(budgetPlanLine({ after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' }), 'time budget: the second epoch took 0:27, so this run now trains 8 epochs (re-planned; the schedule ends with them)');
     assert.equal(budgetPlanLine({ after_epoch: 0, epoch_seconds: 1880, epochs: 1, reason: 'steps', steps: 412 }), 'time budget: one epoch would take 31:20, more than the budget, so this run trains 412 steps of its first epoch and its schedule ends with them');
+    assert.equal(budgetPlanLine({ after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' }, 8), 'time budget: the second epoch took 0:27, so this run keeps its 8 epochs (planned again: the same length)');
+    assert.equal(budgetPlanLine({ after_epoch: 2, epoch_seconds: 27, epochs: 8, reason: 'second' }, 9), 'time budget: the second epoch took 0:27, so this run now trains 8 epochs (re-planned; the schedule ends with them)');
     assert.equal(budgetPlanLine({ after_epoch: 6, epoch_seconds: 31, epochs: 7, reason: 'drift' }), 'time budget: epoch 6 took 0:31, so this run now trains 7 epochs (re-planned; the schedule ends with them)');
   });
 

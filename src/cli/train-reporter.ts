@@ -55,7 +55,7 @@ export function trainReporter(): TrainEvents & { stop(): void } {
         }
       }
     },
-    epoch(row: MetricsRow, { best, epochs, plans }) {
+    epoch(row: MetricsRow, { best, epochs, plans, epochsBefore }) {
       stopBar();
       lastPlain = -1;
       console.log(
@@ -70,14 +70,14 @@ export function trainReporter(): TrainEvents & { stop(): void } {
           .filter(Boolean)
           .join('  '),
       );
-      for (const plan of plans) console.log(chalk.dim(budgetPlanLine(plan)));
+      for (const plan of plans) console.log(chalk.dim(budgetPlanLine(plan, epochsBefore)));
     },
     stop: stopBar,
   };
 }
 
-/** One line per fit_to_budget plan: what was measured and how long the run now is. */
-export function budgetPlanLine(plan: BudgetPlan): string {
+/** One line per fit_to_budget plan: what was measured and how long the run now is (`before`: its length before a re-plan). */
+export function budgetPlanLine(plan: BudgetPlan, before?: number): string {
   const epochs = `${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'}`;
   if (plan.reason === 'steps') {
     return `time budget: one epoch would take ${duration(plan.epoch_seconds)}, more than the budget, so this run trains ${plan.steps} steps of its first epoch and its schedule ends with them`;
@@ -87,5 +87,6 @@ export function budgetPlanLine(plan: BudgetPlan): string {
   }
   if (plan.reason === 'first') return `time budget: the first epoch took ${duration(plan.epoch_seconds)}, so this run trains ${epochs} and its schedule ends with them`;
   const what = plan.reason === 'second' ? 'the second epoch' : `epoch ${plan.after_epoch}`;
+  if (plan.epochs === before) return `time budget: ${what} took ${duration(plan.epoch_seconds)}, so this run keeps its ${epochs} (planned again: the same length)`;
   return `time budget: ${what} took ${duration(plan.epoch_seconds)}, so this run now trains ${epochs} (re-planned; the schedule ends with them)`;
 }

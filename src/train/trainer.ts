@@ -32,10 +32,10 @@ export interface TrainEvents {
   start?(info: { runDir: string; epoch: number; stepsPerEpoch: number; trainCount: number; valCount: number; valName: string }): void;
   step?(p: { epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imagesPerSecond: number; etaSeconds: number }): void;
   /**
-   * `epochs`: the run's length, which `train.fit_to_budget` may have just planned (`plans`: those made in this epoch).
+   * `epochs`: the run's length, which `train.fit_to_budget` may have just planned (`plans`: those made in this epoch; `epochsBefore`: the length before the plan made after it).
    * A returned promise is awaited, so that what it writes (curves.png) is current before the next epoch.
    */
-  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; plans: BudgetPlan[] }): unknown;
+  epoch?(row: MetricsRow, info: { best: boolean; epochs: number; plans: BudgetPlan[]; epochsBefore: number }): unknown;
 }
 
 export interface TrainOptions {
@@ -181,6 +181,7 @@ class TrainingRun {
         elapsed_minutes: this.elapsedSeconds() / 60,
       };
       this.schedule.onEpochEnd(metrics);
+      const epochsBefore = this.epochs();
       const afterEpoch = cfg.train.fit_to_budget ? this.planAfter(epoch, row.epoch_seconds) : null;
       const plans = [trained.plan, afterEpoch].filter((p): p is BudgetPlan => p !== null);
       const verdict = this.stopper.update(metrics, epoch);
@@ -197,7 +198,7 @@ class TrainingRun {
       });
       await this.save('last', metrics);
       if (verdict.improved) await this.save('best', metrics);
-      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), plans });
+      await opts.events?.epoch?.(row, { best: verdict.improved, epochs: this.epochs(), plans, epochsBefore });
 
       if (trained.budgetHit || (this.overBudget() && epoch < this.epochs())) {
         return { reason: 'time_budget', message: `time budget of ${cfg.train.max_minutes} min reached after epoch ${epoch}`, state: this.state };
